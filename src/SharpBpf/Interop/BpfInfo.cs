@@ -1,0 +1,115 @@
+// Object info structs returned by BPF_OBJ_GET_INFO_BY_FD, with the kernel's field names.
+// Tests compare them with the running kernel's BTF. Older kernels fill a prefix and report info_len.
+using System.Runtime.InteropServices;
+
+namespace SharpBpf.Interop;
+
+#pragma warning disable CS0649
+
+/// <summary><c>struct bpf_prog_info</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct BpfProgInfo
+{
+    public uint type;
+    public uint id;
+    public fixed byte tag[8];
+    public uint jited_prog_len;
+    public uint xlated_prog_len;
+    public ulong jited_prog_insns;
+    public ulong xlated_prog_insns;
+    public ulong load_time;
+    public uint created_by_uid;
+    public uint nr_map_ids;
+    public ulong map_ids;
+    public fixed byte name[16];
+    public uint ifindex;
+    /// <summary>Bit 0: gpl_compatible.</summary>
+    public uint gpl_compatible;
+    public ulong netns_dev;
+    public ulong netns_ino;
+    public uint nr_jited_ksyms;
+    public uint nr_jited_func_lens;
+    public ulong jited_ksyms;
+    public ulong jited_func_lens;
+    public uint btf_id;
+    public uint func_info_rec_size;
+    public ulong func_info;
+    public uint nr_func_info;
+    public uint nr_line_info;
+    public ulong line_info;
+    public ulong jited_line_info;
+    public uint nr_jited_line_info;
+    public uint line_info_rec_size;
+    public uint jited_line_info_rec_size;
+    public uint nr_prog_tags;
+    public ulong prog_tags;
+    public ulong run_time_ns;
+    public ulong run_cnt;
+    public ulong recursion_misses;
+    public uint verified_insns;
+    public uint attach_btf_obj_id;
+    public uint attach_btf_id;
+}
+
+/// <summary><c>struct bpf_map_info</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct BpfMapInfo
+{
+    public uint type;
+    public uint id;
+    public uint key_size;
+    public uint value_size;
+    public uint max_entries;
+    public uint map_flags;
+    public fixed byte name[16];
+    public uint ifindex;
+    public uint btf_vmlinux_value_type_id;
+    public ulong netns_dev;
+    public ulong netns_ino;
+    public uint btf_id;
+    public uint btf_key_type_id;
+    public uint btf_value_type_id;
+    public uint btf_vmlinux_id;
+    public ulong map_extra;
+    public ulong hash;
+    public uint hash_size;
+}
+
+/// <summary><c>struct bpf_btf_info</c>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct BpfBtfInfo
+{
+    public ulong btf;
+    public uint btf_size;
+    public uint id;
+    public ulong name;
+    public uint name_len;
+    public uint kernel_btf;
+}
+
+/// <summary><c>struct bpf_link_info</c>: the common head and the union members the library reads
+/// (named nested members flattened with '_').</summary>
+[StructLayout(LayoutKind.Explicit, Size = 64)]
+internal struct BpfLinkInfo
+{
+    [FieldOffset(0)] public uint type;
+    [FieldOffset(4)] public uint id;
+    [FieldOffset(8)] public uint prog_id;
+    [FieldOffset(16)] public ulong raw_tracepoint_tp_name;
+    [FieldOffset(24)] public uint raw_tracepoint_tp_name_len;
+    [FieldOffset(16)] public uint tracing_attach_type;
+    [FieldOffset(20)] public uint tracing_target_obj_id;
+    [FieldOffset(24)] public uint tracing_target_btf_id;
+    [FieldOffset(16)] public ulong cgroup_cgroup_id;
+    [FieldOffset(24)] public uint cgroup_attach_type;
+    [FieldOffset(16)] public uint netns_netns_ino;
+    [FieldOffset(20)] public uint netns_attach_type;
+    [FieldOffset(16)] public uint xdp_ifindex;
+    [FieldOffset(16)] public uint netfilter_pf;
+    [FieldOffset(20)] public uint netfilter_hooknum;
+    [FieldOffset(24)] public int netfilter_priority;
+    [FieldOffset(28)] public uint netfilter_flags;
+    [FieldOffset(16)] public uint perf_event_type;
+    [FieldOffset(16)] public uint tcx_ifindex;
+    [FieldOffset(20)] public uint tcx_attach_type;
+}

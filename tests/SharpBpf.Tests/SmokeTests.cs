@@ -1,0 +1,7 @@
+namespace SharpBpf.Tests;
+
+public class SmokeTests
+{
+    [Fact]
+    public void ErrnoNames() => Assert.Equal("EPERM", Interop.Errno.Name(1));
+}
