@@ -1,1 +1,3 @@
-return 0;
+using SharpBpf.Cli;
+
+return Cli.Run(args);
