@@ -28,7 +28,10 @@ public static class Cli
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"sharpbpf: error: {parse.Errors[0].Message} (see 'sharpbpf {CommandPath(parse)} --help')");
+            // Prefer the error naming the offending token over "Required command was not provided".
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            string path = CommandPath(parse);
+            stderr.WriteLine($"sharpbpf: error: {error.Message} (see 'sharpbpf {(path.Length > 0 ? path + " " : "")}--help')");
             return ExitUsage;
         }
         try

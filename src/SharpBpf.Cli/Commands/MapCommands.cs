@@ -75,7 +75,7 @@ internal static class MapCommands
 
     private static int Show(uint id, bool json)
     {
-        using var m = BpfMap.FromId(id);
+        using var m = Open(id);
         var i = m.GetInfo();
         if (json)
         {
@@ -98,7 +98,7 @@ internal static class MapCommands
 
     private static int Dump(uint id, bool json)
     {
-        using var m = BpfMap.FromId(id);
+        using var m = Open(id);
         if (m.KeySize == 0 || m.Type is MapType.PerfEventArray or MapType.RingBuf or MapType.UserRingBuf)
             throw new InvalidOperationException($"map {id} ({TypeName(m.Type)}) has no keys to dump");
         bool perCpu = BpfMap.IsPerCpu(m.Type);
@@ -159,6 +159,18 @@ internal static class MapCommands
         }
         Output.Writer.WriteLine($"Found {entries.Count} element{(entries.Count == 1 ? "" : "s")}");
         return 0;
+    }
+
+    private static BpfMap Open(uint id)
+    {
+        try
+        {
+            return BpfMap.FromId(id);
+        }
+        catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT)
+        {
+            throw new InvalidOperationException($"no map with id {id}", e);
+        }
     }
 
     /// <summary>Lookup that reports maps whose values user space cannot read (prog arrays etc.).</summary>
