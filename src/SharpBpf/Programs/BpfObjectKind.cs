@@ -1,0 +1,31 @@
+using SharpBpf.Interop;
+
+namespace SharpBpf.Programs;
+
+/// <summary>What kind of bpf object an fd refers to, from its anon inode name in /proc/self/fd (BPF_OBJ_GET and
+/// BPF_OBJ_GET_INFO_BY_FD accept any bpf object, so opening a pinned map as a program must be caught here).</summary>
+internal static class BpfObjectKind
+{
+    public const string Program = "anon_inode:bpf-prog";
+    public const string Link = "anon_inode:bpf_link";
+
+    public static string Of(SafeBpfFd fd)
+    {
+        try
+        {
+            return new FileInfo($"/proc/self/fd/{fd.Fd}").LinkTarget ?? "";
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="fd"/> is of <paramref name="kind"/>.</summary>
+    public static void Require(SafeBpfFd fd, string kind, string what)
+    {
+        string actual = Of(fd);
+        if (actual != kind)
+            throw new ArgumentException($"the object is not {what} (it is '{(actual.Length == 0 ? "unknown" : actual)}')", "fd");
+    }
+}
