@@ -7,7 +7,10 @@ namespace SharpBpf.Programs;
 internal static class BpfObjectKind
 {
     public const string Program = "anon_inode:bpf-prog";
-    public const string Link = "anon_inode:bpf_link";
+
+    /// <summary>A new link's fd is named "bpf_link" (bpf_link_prime), one from BPF_OBJ_GET or GET_FD_BY_ID
+    /// "bpf-link" (bpf_link_new_fd).</summary>
+    public static readonly string[] Link = ["anon_inode:bpf_link", "anon_inode:bpf-link"];
 
     public static string Of(SafeBpfFd fd)
     {
@@ -22,10 +25,13 @@ internal static class BpfObjectKind
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="fd"/> is of <paramref name="kind"/>.</summary>
-    public static void Require(SafeBpfFd fd, string kind, string what)
+    public static void Require(SafeBpfFd fd, string kind, string what) => Require(fd, [kind], what);
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="fd"/> is one of <paramref name="kinds"/>.</summary>
+    public static void Require(SafeBpfFd fd, string[] kinds, string what)
     {
         string actual = Of(fd);
-        if (actual != kind)
+        if (Array.IndexOf(kinds, actual) < 0)
             throw new ArgumentException($"the object is not {what} (it is '{(actual.Length == 0 ? "unknown" : actual)}')", "fd");
     }
 }
