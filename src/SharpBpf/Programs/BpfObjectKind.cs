@@ -24,14 +24,15 @@ internal static class BpfObjectKind
         }
     }
 
-    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="fd"/> is of <paramref name="kind"/>.</summary>
+    /// <summary>Throws <see cref="ArgumentException"/> when <paramref name="fd"/> is known not to be of <paramref name="kind"/>.</summary>
     public static void Require(SafeBpfFd fd, string kind, string what) => Require(fd, [kind], what);
 
     /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="fd"/> is one of <paramref name="kinds"/>.</summary>
     public static void Require(SafeBpfFd fd, string[] kinds, string what)
     {
         string actual = Of(fd);
-        if (Array.IndexOf(kinds, actual) < 0)
-            throw new ArgumentException($"the object is not {what} (it is '{(actual.Length == 0 ? "unknown" : actual)}')", "fd");
+        // Without /proc the kind is unknown: let the kernel's own checks decide.
+        if (actual.Length != 0 && Array.IndexOf(kinds, actual) < 0)
+            throw new ArgumentException($"the object is not {what} (it is '{actual}')", "fd");
     }
 }
