@@ -43,12 +43,14 @@ public class LayoutTests
         ["ProgBindMapAttr"] = (typeof(ProgBindMapAttr), "prog_bind_map"),
     };
 
+    /// <summary>Info structs and other kernel structs the interop declares (perf_event_attr).</summary>
     private static readonly Dictionary<string, (Type Type, string Struct)> InfoStructs = new()
     {
         ["BpfProgInfo"] = (typeof(BpfProgInfo), "bpf_prog_info"),
         ["BpfMapInfo"] = (typeof(BpfMapInfo), "bpf_map_info"),
         ["BpfBtfInfo"] = (typeof(BpfBtfInfo), "bpf_btf_info"),
         ["BpfLinkInfo"] = (typeof(BpfLinkInfo), "bpf_link_info"),
+        ["PerfEventAttr"] = (typeof(PerfEventAttr), "perf_event_attr"),
     };
 
     public static TheoryData<string> AttrNames => new(AttrStructs.Keys);
@@ -61,7 +63,7 @@ public class LayoutTests
         var interop = typeof(Bpf).Assembly.GetTypes()
             .Where(t => t.Namespace == "SharpBpf.Interop" && t.IsValueType && !t.IsEnum && !t.IsNested
                         && (t.Name.EndsWith("Attr", StringComparison.Ordinal) || t.Name.EndsWith("Info", StringComparison.Ordinal))
-                        && t.Name.StartsWith("Bpf", StringComparison.Ordinal) == t.Name.EndsWith("Info", StringComparison.Ordinal))
+                        && (t.Name.StartsWith("Bpf", StringComparison.Ordinal) == t.Name.EndsWith("Info", StringComparison.Ordinal) || t.Name.StartsWith("Perf", StringComparison.Ordinal)))
             .Select(t => t.Name).Order().ToList();
         Assert.Equal(AttrStructs.Keys.Concat(InfoStructs.Keys).Order(), interop);
     }
