@@ -245,7 +245,8 @@ public sealed class Btf
     {
         if (offset - _firstStringOffset >= (uint)_stringsLength)
             throw new BtfFormatException(-1, $"a string offset below the string section size {_stringsLength}, got {offset}");
-        var s = _data.Span.Slice(_stringsStart + (int)offset, _stringsLength - (int)offset);
+        int local = (int)(offset - _firstStringOffset);
+        var s = _data.Span.Slice(_stringsStart + local, _stringsLength - local);
         int nul = s.IndexOf((byte)0); // the section ends with NUL, so one is always found
         return nul == 0 ? string.Empty : Encoding.UTF8.GetString(s[..nul]);
     }

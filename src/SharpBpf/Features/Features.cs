@@ -45,7 +45,15 @@ public static partial class Features
         using var fd = ProbeKit.TryLoadMinimal(setup, out int errno, out string log);
         return fd is not null
             ? FeatureStatus.Supported
-            : ProbeKit.Failure($"BPF_PROG_LOAD of a {type} program", errno, ProbeKit.LastLine(log));
+            : ProbeKit.Failure($"BPF_PROG_LOAD of a {type} program{Describe(setup)}", errno, ProbeKit.LastLine(log));
+    }
+
+    private static string Describe(in ProgramSetup setup)
+    {
+        if (setup.AttachProgFd > 0) return $" (extending a function of an XDP program)";
+        if (setup.AttachBtfId != 0)
+            return $" ({(setup.ExpectedAttachType is { } a ? a + " " : "")}on kernel BTF {KernelBtf.Kernel.TypeById(setup.AttachBtfId)})";
+        return setup.ExpectedAttachType is { } at ? $" (expected attach type {at})" : "";
     }
 
     /// <summary>Whether maps of <paramref name="type"/> can be created (one entry, or the minimum the type allows).</summary>
@@ -222,7 +230,7 @@ internal sealed class ProgramTarget : IDisposable
                 // Member 0 of struct tcp_congestion_ops is u32 (*ssthresh)(struct sock *).
                 uint id = Features.KernelStructId("tcp_congestion_ops");
                 if (id == 0) unavailable = FeatureStatus.NotSupported("the kernel BTF has no struct tcp_congestion_ops to implement");
-                setup = setup with { AttachBtfId = id, ExpectedAttachType = (AT)0 };
+                setup = setup with { AttachBtfId = id }; // expected_attach_type 0: the member index
                 break;
             }
             case PT.Ext:

@@ -31,6 +31,12 @@ internal static unsafe class ProbeKit
 
     public static ulong Call(int helper) => 0x85 | ((ulong)(uint)helper << 32);
 
+    /// <summary>LINUX_VERSION_CODE of the running kernel (major &lt;&lt; 16 | minor &lt;&lt; 8 | min(patch, 255)).</summary>
+    private static readonly uint KernelVersionCode = ComputeVersionCode(Environment.OSVersion.Version);
+
+    private static uint ComputeVersionCode(Version v) =>
+        (uint)(Math.Max(v.Major, 0) << 16 | Math.Max(v.Minor, 0) << 8 | Math.Clamp(v.Build, 0, 255));
+
     private static readonly byte[] LogBuffer = GC.AllocateArray<byte>(16 * 1024, pinned: true);
 
     /// <summary>Loads a program; returns its fd or null with <paramref name="errno"/> set. With <paramref name="wantLog"/>
@@ -54,6 +60,7 @@ internal static unsafe class ProbeKit
                 attach_btf_id = setup.AttachBtfId,
                 attach_prog_fd = (uint)setup.AttachProgFd,
                 prog_flags = setup.Flags,
+                kern_version = KernelVersionCode, // kprobe programs needed it before Linux 5.0
             };
             if (setup.ProgBtfFd > 0)
             {
@@ -166,7 +173,7 @@ internal static unsafe class ProbeKit
         string reason = $"{operation} failed: {Errno.Describe(errno)}";
         if (!string.IsNullOrEmpty(detail)) reason += $": {detail}";
         return errno is Errno.EINVAL or Errno.E2BIG or Errno.EOPNOTSUPP or Errno.ENOTSUPP or Errno.EPERM or Errno.EACCES
-            or Errno.ENOENT or Errno.ENODEV or Errno.ENOSYS or 6 /* ENXIO */ or 95
+            or Errno.ENOENT or Errno.ENODEV or Errno.ENOSYS or 6 /* ENXIO */
             ? FeatureStatus.NotSupported(reason)
             : FeatureStatus.Unknown(reason);
     }

@@ -33,12 +33,10 @@ internal sealed class BtfBlobBuilder
         _types.Add(info);
         _types.Add(sizeOrType);
         _types.AddRange(extra);
-        return (uint)CountTypes();
+        return ++_count;
     }
 
-    private int _count;
-
-    private int CountTypes() => ++_count;
+    private uint _count;
 
     public byte[] Build()
     {

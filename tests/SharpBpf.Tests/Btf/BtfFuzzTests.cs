@@ -86,6 +86,53 @@ public class BtfFuzzTests
         Assert.True(errors > 0 && parsed > 0, $"errors {errors}, parsed {parsed}: the fuzz loop must see both outcomes");
     }
 
+    [Fact]
+    public void ByteFlipsOfASmallBlobWithEveryKindGiveFormatExceptionOrConsistentTypes()
+    {
+        var b = new BtfBlobBuilder();
+        uint i = b.Add(BtfKind.Int, "int", 0, 4, false, (1u << 24) | 32);
+        uint p = b.Add(BtfKind.Pointer, "", 0, i);
+        uint a = b.Add(BtfKind.Array, "", 0, 0, false, p, i, 4);
+        uint s = b.Add(BtfKind.Struct, "s", 2, 40, true, b.Str("a"), a, 0, b.Str("bits"), i, (5u << 24) | 256);
+        b.Add(BtfKind.Union, "u", 1, 8, false, b.Str("x"), s, 0);
+        b.Add(BtfKind.Enum, "e", 1, 4, false, b.Str("A"), 1);
+        b.Add(BtfKind.Fwd, "f", 0, 0);
+        uint td = b.Add(BtfKind.Typedef, "td", 0, s);
+        uint c = b.Add(BtfKind.Const, "", 0, td);
+        b.Add(BtfKind.Volatile, "", 0, c);
+        b.Add(BtfKind.Restrict, "", 0, p);
+        uint proto = b.Add(BtfKind.FuncProto, "", 1, i, false, b.Str("arg"), c);
+        b.Add(BtfKind.Func, "fn", 1, proto);
+        uint v = b.Add(BtfKind.Var, "v", 0, a, false, 1);
+        b.Add(BtfKind.Datasec, ".data", 1, 32, false, v, 0, 32);
+        b.Add(BtfKind.Float, "float", 0, 4);
+        b.Add(BtfKind.DeclTag, "tag", 0, s, false, unchecked((uint)-1));
+        b.Add(BtfKind.TypeTag, "user", 0, i);
+        b.Add(BtfKind.Enum64, "e64", 1, 8, true, b.Str("M"), 0, 0x8000_0000);
+        var blob = b.Build();
+        Assert.Equal(19u, Btf.Parse(blob).MaxTypeId);
+
+        var rng = new Random(7);
+        int errors = 0, parsed = 0;
+        for (int iter = 0; iter < 5000; iter++)
+        {
+            var copy = (byte[])blob.Clone();
+            for (int f = rng.Next(1, 4); f > 0; f--) copy[rng.Next(copy.Length)] ^= (byte)(1 << rng.Next(8));
+            try
+            {
+                var btf = Btf.Parse(copy);
+                parsed++;
+                Exercise(btf, 1, btf.MaxTypeId);
+                foreach (var t in btf.Types) _ = btf.TypesByName(t.Name);
+            }
+            catch (BtfFormatException)
+            {
+                errors++;
+            }
+        }
+        Assert.True(errors > 0 && parsed > 0, $"errors {errors}, parsed {parsed}: the fuzz loop must see both outcomes");
+    }
+
     /// <summary>Touches every API on types [first, last]; only BtfFormatException (loops) or ArgumentException
     /// (size of a sizeless type) may come out.</summary>
     internal static void Exercise(Btf btf, uint first, uint last)
