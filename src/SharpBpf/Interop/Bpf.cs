@@ -43,6 +43,7 @@ internal enum BpfCmd
     BPF_LINK_DETACH = 34,
     BPF_PROG_BIND_MAP = 35,
     BPF_TOKEN_CREATE = 36,
+    BPF_PROG_STREAM_READ_BY_FD = 37,
 }
 
 /// <summary>The bpf() syscall. Every attr struct is passed with its own size; the kernel zero-extends it.</summary>

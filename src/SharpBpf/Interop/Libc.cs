@@ -35,6 +35,9 @@ internal static unsafe partial class Libc
     internal static partial int close(int fd);
 
     [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int open(byte* path, int flags);
+
+    [LibraryImport(Lib, SetLastError = true)]
     internal static partial int dup(int fd);
 
     [LibraryImport(Lib, SetLastError = true)]
@@ -72,4 +75,8 @@ internal static unsafe partial class Libc
     public const int SOL_SOCKET = 1;
     public const int SO_ATTACH_BPF = 50, SO_DETACH_BPF = 27, SO_DETACH_FILTER = 27;
     public const int CLONE_NEWNET = 0x40000000;
+    public const int O_RDONLY = 0, O_CLOEXEC = 0x80000;
+
+    /// <summary>O_DIRECTORY differs between architectures (x86-64: 0200000, arm64: 040000).</summary>
+    public static int O_DIRECTORY => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
 }
