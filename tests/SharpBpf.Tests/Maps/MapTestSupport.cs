@@ -137,6 +137,23 @@ internal static unsafe partial class TestNative
         return cookie;
     }
 
+    /// <summary>A PERF_COUNT_SW_BPF_OUTPUT software event on <paramref name="cpu"/> (the kind perf event arrays hold).</summary>
+    public static SafeBpfFd OpenBpfOutputEvent(int cpu)
+    {
+        var attr = new byte[128];
+        BitConverter.TryWriteBytes(attr.AsSpan(0), 1u);        // type = PERF_TYPE_SOFTWARE
+        BitConverter.TryWriteBytes(attr.AsSpan(4), 128u);      // size
+        BitConverter.TryWriteBytes(attr.AsSpan(8), 10UL);      // config = PERF_COUNT_SW_BPF_OUTPUT
+        BitConverter.TryWriteBytes(attr.AsSpan(16), 1UL);      // sample_period
+        BitConverter.TryWriteBytes(attr.AsSpan(24), 0x400UL);  // sample_type = PERF_SAMPLE_RAW
+        fixed (byte* a = attr)
+        {
+            long r = Libc.syscall(Libc.Nr.PerfEventOpen, (long)a, -1, cpu, -1, 8 /* PERF_FLAG_FD_CLOEXEC */);
+            if (r < 0) throw new BpfException("perf_event_open", Marshal.GetLastPInvokeError());
+            return new SafeBpfFd((int)r);
+        }
+    }
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int open(byte* path, int flags);
 
