@@ -70,3 +70,21 @@ public sealed class CpuMap : BpfMap<uint, CpuMapValue>
     public static CpuMap Create(string name, uint maxEntries = 0, MapFlags flags = MapFlags.None) =>
         new(MapChecks.Create(name, MapType.CpuMap, 4, 8, maxEntries == 0 ? (uint)Platform.PossibleCpus : maxEntries, flags));
 }
+
+/// <summary>Hashed device map for XDP redirects (DevMapHash, Linux 5.4): sparse u32 keys (e.g. ifindexes) → interface.</summary>
+public sealed class DevMapHash : BpfMap<uint, DevMapValue>
+{
+    /// <summary>Takes over <paramref name="map"/> (a DevMapHash with 4-byte keys and 8-byte values).</summary>
+    /// <exception cref="ArgumentException">Wrong map type or sizes.</exception>
+    public DevMapHash(BpfMap map)
+        : base(map, MapType.DevMapHash)
+    {
+    }
+
+    /// <summary>Creates the map.</summary>
+    public static DevMapHash Create(string name, uint maxEntries, MapFlags flags = MapFlags.None) =>
+        new(MapChecks.Create(name, MapType.DevMapHash, 4, 8, maxEntries, flags));
+
+    /// <summary>Redirect <paramref name="key"/> to interface <paramref name="ifIndex"/>.</summary>
+    public void Set(uint key, uint ifIndex) => Update(key, new DevMapValue(ifIndex));
+}

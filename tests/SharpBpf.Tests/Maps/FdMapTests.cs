@@ -86,6 +86,13 @@ public class FdMapTests
         Assert.False(dev.TryLookup(1, out _));
         Assert.True(dev.Delete(0));
 
+        using var devHash = DevMapHash.Create("t_devhash", 4);
+        devHash.Set(1000, 1);
+        Assert.Equal(1u, devHash.Lookup(1000).IfIndex);
+        var keys = new List<uint>();
+        foreach (uint k in devHash.Keys) keys.Add(k);
+        Assert.Equal([1000u], keys);
+
         using var cpus = CpuMap.Create("t_cpumap");
         Assert.True(cpus.MaxEntries >= 1);
         cpus.Update(0, new CpuMapValue(192));
