@@ -14,7 +14,7 @@ public class LruEvictionTests
         const uint max = 1024;
         using var map = LruHashMap<uint, uint>.Create("t_lru_evict", max);
         // The common LRU keeps per-CPU pending lists: stay on one CPU so the kernel sees one insertion order.
-        TestNative.OnCpu(0, () =>
+        TestNative.OnOneCpu(() =>
         {
             for (uint i = 0; i < max; i++) map.Update(i, i);
             map.Update(7, 7777); // re-written: now among the most recently used

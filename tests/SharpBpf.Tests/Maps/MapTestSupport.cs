@@ -112,11 +112,13 @@ internal static unsafe partial class TestNative
         }
     }
 
-    /// <summary>Runs <paramref name="action"/> with the calling thread pinned to CPU <paramref name="cpu"/>.</summary>
-    public static void OnCpu(int cpu, Action action)
+    /// <summary>Runs <paramref name="action"/> with the calling thread pinned to one CPU it may run on (the
+    /// lowest in its affinity mask), then restores the mask.</summary>
+    public static void OnOneCpu(Action action)
     {
-        ulong old = 0, mask = 1UL << cpu;
+        ulong old = 0;
         if (sched_getaffinity(0, 8, &old) != 0) throw new BpfException("sched_getaffinity", Marshal.GetLastPInvokeError());
+        ulong mask = old & (~old + 1); // lowest set bit
         if (sched_setaffinity(0, 8, &mask) != 0) throw new BpfException("sched_setaffinity", Marshal.GetLastPInvokeError());
         try
         {
