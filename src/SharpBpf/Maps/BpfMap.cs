@@ -9,7 +9,7 @@ namespace SharpBpf.Maps;
 /// A live BPF map: owns its fd and closes it on <see cref="Dispose()"/>. Byte-span operations check sizes before
 /// any syscall; typed wrappers (HashMap, ArrayMap ...) sit on top of this class.
 /// </summary>
-public unsafe class BpfMap : IDisposable
+public unsafe partial class BpfMap : IDisposable
 {
     private readonly SafeBpfFd _fd;
 
@@ -282,6 +282,51 @@ public unsafe class BpfMap : IDisposable
             throw new BpfException("BPF_MAP_LOOKUP_AND_DELETE_ELEM", -r, $"map '{Name}'");
         }
     }
+
+    // ---- raw element operations for typed wrappers: sizes were checked when the wrapper was built ----
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int RawLookup(void* key, void* value, ulong flags)
+    {
+        var attr = new MapElemAttr { map_fd = (uint)Fd, key = (ulong)key, value = (ulong)value, flags = flags };
+        return Bpf.TryCall(BpfCmd.BPF_MAP_LOOKUP_ELEM, ref attr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int RawUpdate(void* key, void* value, ulong flags)
+    {
+        var attr = new MapElemAttr { map_fd = (uint)Fd, key = (ulong)key, value = (ulong)value, flags = flags };
+        return Bpf.TryCall(BpfCmd.BPF_MAP_UPDATE_ELEM, ref attr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int RawDelete(void* key)
+    {
+        var attr = new MapElemAttr { map_fd = (uint)Fd, key = (ulong)key };
+        return Bpf.TryCall(BpfCmd.BPF_MAP_DELETE_ELEM, ref attr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int RawNextKey(void* key, void* nextKey)
+    {
+        var attr = new MapElemAttr { map_fd = (uint)Fd, key = (ulong)key, next_key = (ulong)nextKey };
+        return Bpf.TryCall(BpfCmd.BPF_MAP_GET_NEXT_KEY, ref attr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal int RawLookupAndDelete(void* key, void* value, ulong flags)
+    {
+        var attr = new MapElemAttr { map_fd = (uint)Fd, key = (ulong)key, value = (ulong)value, flags = flags };
+        return Bpf.TryCall(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, ref attr);
+    }
+
+    /// <summary>Throws the <see cref="BpfException"/> for a failed element command on this map.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void ThrowFailed(string command, int negErrno) =>
+        throw new BpfException(command, -negErrno, $"map '{Name}' ({Type})");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void ThrowKeyNotFound() => throw new KeyNotFoundException($"key not found in map '{Name}' ({Type})");
 
     /// <summary>Makes the map read-only for user space (BPF_MAP_FREEZE, Linux 5.2).</summary>
     public void Freeze()
