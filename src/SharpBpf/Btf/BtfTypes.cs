@@ -45,10 +45,10 @@ public enum BtfKind : byte
     Enum64 = 19,
 }
 
-/// <summary>A BTF type. Every type knows the <see cref="Btf"/> it belongs to, so references by id can be followed.</summary>
+/// <summary>A BTF type. Every type knows the <see cref="BtfSpec"/> it belongs to, so references by id can be followed.</summary>
 public abstract class BtfType
 {
-    private protected BtfType(Btf owner, uint id, string name)
+    private protected BtfType(BtfSpec owner, uint id, string name)
     {
         Owner = owner;
         Id = id;
@@ -56,7 +56,7 @@ public abstract class BtfType
     }
 
     /// <summary>The BTF this type was parsed from.</summary>
-    public Btf Owner { get; }
+    public BtfSpec Owner { get; }
 
     /// <summary>The type id (0 is void).</summary>
     public uint Id { get; }
@@ -77,7 +77,7 @@ public abstract class BtfType
 /// <summary><c>void</c> (type id 0).</summary>
 public sealed class BtfVoid : BtfType
 {
-    internal BtfVoid(Btf owner) : base(owner, 0, "void") { }
+    internal BtfVoid(BtfSpec owner) : base(owner, 0, "void") { }
 
     /// <inheritdoc />
     public override BtfKind Kind => BtfKind.Void;
@@ -100,7 +100,7 @@ public enum BtfIntEncoding : byte
 /// <summary>An integer type.</summary>
 public sealed class BtfInt : BtfType
 {
-    internal BtfInt(Btf owner, uint id, string name, uint size, BtfIntEncoding encoding, int bitOffset, int bits)
+    internal BtfInt(BtfSpec owner, uint id, string name, uint size, BtfIntEncoding encoding, int bitOffset, int bits)
         : base(owner, id, name)
     {
         Size = size;
@@ -128,7 +128,7 @@ public sealed class BtfInt : BtfType
 /// <summary>A type that refers to exactly one other type: pointer, typedef, const, volatile, restrict, type tag.</summary>
 public abstract class BtfReference : BtfType
 {
-    private protected BtfReference(Btf owner, uint id, string name, uint typeId) : base(owner, id, name) => TypeId = typeId;
+    private protected BtfReference(BtfSpec owner, uint id, string name, uint typeId) : base(owner, id, name) => TypeId = typeId;
 
     /// <summary>Id of the referenced type.</summary>
     public uint TypeId { get; }
@@ -140,7 +140,7 @@ public abstract class BtfReference : BtfType
 /// <summary>A pointer.</summary>
 public sealed class BtfPointer : BtfReference
 {
-    internal BtfPointer(Btf owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
+    internal BtfPointer(BtfSpec owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
 
     /// <inheritdoc />
     public override BtfKind Kind => BtfKind.Pointer;
@@ -149,7 +149,7 @@ public sealed class BtfPointer : BtfReference
 /// <summary>A typedef.</summary>
 public sealed class BtfTypedef : BtfReference
 {
-    internal BtfTypedef(Btf owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
+    internal BtfTypedef(BtfSpec owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
 
     /// <inheritdoc />
     public override BtfKind Kind => BtfKind.Typedef;
@@ -158,7 +158,7 @@ public sealed class BtfTypedef : BtfReference
 /// <summary>A <c>volatile</c> qualifier.</summary>
 public sealed class BtfVolatile : BtfReference
 {
-    internal BtfVolatile(Btf owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
+    internal BtfVolatile(BtfSpec owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
 
     /// <inheritdoc />
     public override BtfKind Kind => BtfKind.Volatile;
@@ -167,7 +167,7 @@ public sealed class BtfVolatile : BtfReference
 /// <summary>A <c>const</c> qualifier.</summary>
 public sealed class BtfConst : BtfReference
 {
-    internal BtfConst(Btf owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
+    internal BtfConst(BtfSpec owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
 
     /// <inheritdoc />
     public override BtfKind Kind => BtfKind.Const;
@@ -176,7 +176,7 @@ public sealed class BtfConst : BtfReference
 /// <summary>A <c>restrict</c> qualifier.</summary>
 public sealed class BtfRestrict : BtfReference
 {
-    internal BtfRestrict(Btf owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
+    internal BtfRestrict(BtfSpec owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
 
     /// <inheritdoc />
     public override BtfKind Kind => BtfKind.Restrict;
@@ -185,7 +185,7 @@ public sealed class BtfRestrict : BtfReference
 /// <summary>A type tag (<c>__attribute__((btf_type_tag("...")))</c>); <see cref="BtfType.Name"/> is the tag.</summary>
 public sealed class BtfTypeTag : BtfReference
 {
-    internal BtfTypeTag(Btf owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
+    internal BtfTypeTag(BtfSpec owner, uint id, string name, uint typeId) : base(owner, id, name, typeId) { }
 
     /// <inheritdoc />
     public override BtfKind Kind => BtfKind.TypeTag;
@@ -194,7 +194,7 @@ public sealed class BtfTypeTag : BtfReference
 /// <summary>An array.</summary>
 public sealed class BtfArray : BtfType
 {
-    internal BtfArray(Btf owner, uint id, string name, uint elementTypeId, uint indexTypeId, uint count)
+    internal BtfArray(BtfSpec owner, uint id, string name, uint elementTypeId, uint indexTypeId, uint count)
         : base(owner, id, name)
     {
         ElementTypeId = elementTypeId;
@@ -221,9 +221,9 @@ public sealed class BtfArray : BtfType
 /// <summary>A member of a struct or union.</summary>
 public sealed class BtfMember
 {
-    private readonly Btf _owner;
+    private readonly BtfSpec _owner;
 
-    internal BtfMember(Btf owner, string name, uint typeId, uint bitOffset, byte bitfieldSize)
+    internal BtfMember(BtfSpec owner, string name, uint typeId, uint bitOffset, byte bitfieldSize)
     {
         _owner = owner;
         Name = name;
@@ -255,7 +255,7 @@ public sealed class BtfMember
 /// <summary>A struct or union.</summary>
 public abstract class BtfComposite : BtfType
 {
-    private protected BtfComposite(Btf owner, uint id, string name, uint size, IReadOnlyList<BtfMember> members)
+    private protected BtfComposite(BtfSpec owner, uint id, string name, uint size, IReadOnlyList<BtfMember> members)
         : base(owner, id, name)
     {
         Size = size;
@@ -280,7 +280,7 @@ public abstract class BtfComposite : BtfType
 /// <summary>A struct.</summary>
 public sealed class BtfStruct : BtfComposite
 {
-    internal BtfStruct(Btf owner, uint id, string name, uint size, IReadOnlyList<BtfMember> members)
+    internal BtfStruct(BtfSpec owner, uint id, string name, uint size, IReadOnlyList<BtfMember> members)
         : base(owner, id, name, size, members) { }
 
     /// <inheritdoc />
@@ -290,7 +290,7 @@ public sealed class BtfStruct : BtfComposite
 /// <summary>A union.</summary>
 public sealed class BtfUnion : BtfComposite
 {
-    internal BtfUnion(Btf owner, uint id, string name, uint size, IReadOnlyList<BtfMember> members)
+    internal BtfUnion(BtfSpec owner, uint id, string name, uint size, IReadOnlyList<BtfMember> members)
         : base(owner, id, name, size, members) { }
 
     /// <inheritdoc />
@@ -309,7 +309,7 @@ public sealed class BtfEnum : BtfType
 {
     private readonly BtfKind _kind;
 
-    internal BtfEnum(Btf owner, uint id, string name, BtfKind kind, uint size, bool signed, IReadOnlyList<BtfEnumValue> values)
+    internal BtfEnum(BtfSpec owner, uint id, string name, BtfKind kind, uint size, bool signed, IReadOnlyList<BtfEnumValue> values)
         : base(owner, id, name)
     {
         _kind = kind;
@@ -349,7 +349,7 @@ public sealed class BtfEnum : BtfType
 /// <summary>A forward declaration of a struct or union.</summary>
 public sealed class BtfFwd : BtfType
 {
-    internal BtfFwd(Btf owner, uint id, string name, bool isUnion) : base(owner, id, name) => IsUnion = isUnion;
+    internal BtfFwd(BtfSpec owner, uint id, string name, bool isUnion) : base(owner, id, name) => IsUnion = isUnion;
 
     /// <inheritdoc />
     public override BtfKind Kind => BtfKind.Fwd;
@@ -372,7 +372,7 @@ public enum BtfFuncLinkage : byte
 /// <summary>A function: a name and a <see cref="BtfFuncProto"/>.</summary>
 public sealed class BtfFunc : BtfType
 {
-    internal BtfFunc(Btf owner, uint id, string name, uint protoId, BtfFuncLinkage linkage) : base(owner, id, name)
+    internal BtfFunc(BtfSpec owner, uint id, string name, uint protoId, BtfFuncLinkage linkage) : base(owner, id, name)
     {
         ProtoTypeId = protoId;
         Linkage = linkage;
@@ -397,7 +397,7 @@ public readonly record struct BtfParameter(string Name, uint TypeId);
 /// <summary>A function prototype: return type and parameters.</summary>
 public sealed class BtfFuncProto : BtfType
 {
-    internal BtfFuncProto(Btf owner, uint id, string name, uint returnTypeId, IReadOnlyList<BtfParameter> parameters)
+    internal BtfFuncProto(BtfSpec owner, uint id, string name, uint returnTypeId, IReadOnlyList<BtfParameter> parameters)
         : base(owner, id, name)
     {
         ReturnTypeId = returnTypeId;
@@ -431,7 +431,7 @@ public enum BtfVarLinkage : uint
 /// <summary>A variable (inside a <see cref="BtfDatasec"/>).</summary>
 public sealed class BtfVar : BtfType
 {
-    internal BtfVar(Btf owner, uint id, string name, uint typeId, BtfVarLinkage linkage) : base(owner, id, name)
+    internal BtfVar(BtfSpec owner, uint id, string name, uint typeId, BtfVarLinkage linkage) : base(owner, id, name)
     {
         TypeId = typeId;
         Linkage = linkage;
@@ -456,7 +456,7 @@ public readonly record struct BtfVarSecInfo(uint TypeId, uint Offset, uint Size)
 /// <summary>A data section (.data, .bss, .rodata, .maps, ...): its size and variables.</summary>
 public sealed class BtfDatasec : BtfType
 {
-    internal BtfDatasec(Btf owner, uint id, string name, uint size, IReadOnlyList<BtfVarSecInfo> variables)
+    internal BtfDatasec(BtfSpec owner, uint id, string name, uint size, IReadOnlyList<BtfVarSecInfo> variables)
         : base(owner, id, name)
     {
         Size = size;
@@ -476,7 +476,7 @@ public sealed class BtfDatasec : BtfType
 /// <summary>A floating-point type.</summary>
 public sealed class BtfFloat : BtfType
 {
-    internal BtfFloat(Btf owner, uint id, string name, uint size) : base(owner, id, name) => Size = size;
+    internal BtfFloat(BtfSpec owner, uint id, string name, uint size) : base(owner, id, name) => Size = size;
 
     /// <inheritdoc />
     public override BtfKind Kind => BtfKind.Float;
@@ -488,7 +488,7 @@ public sealed class BtfFloat : BtfType
 /// <summary>A declaration tag (<c>__attribute__((btf_decl_tag("...")))</c>); <see cref="BtfType.Name"/> is the tag.</summary>
 public sealed class BtfDeclTag : BtfType
 {
-    internal BtfDeclTag(Btf owner, uint id, string name, uint typeId, int componentIndex) : base(owner, id, name)
+    internal BtfDeclTag(BtfSpec owner, uint id, string name, uint typeId, int componentIndex) : base(owner, id, name)
     {
         TypeId = typeId;
         ComponentIndex = componentIndex;

@@ -8,7 +8,7 @@ namespace SharpBpf.Features;
 using AT = SharpBpf.Programs.AttachType;
 using PT = SharpBpf.Programs.ProgramType;
 
-public static partial class Features
+public static partial class KernelFeatures
 {
     private static readonly (string Name, Func<FeatureStatus> Probe)[] AttachProbeTable =
     [
@@ -273,7 +273,7 @@ internal static unsafe class AttachProbes
 
     public static FeatureStatus TracingLoad(PT type, AT attach, string func)
     {
-        uint id = Features.KernelFuncId(func);
+        uint id = KernelFeatures.KernelFuncId(func);
         if (id == 0) return FeatureStatus.NotSupported($"the kernel BTF has no function {func} to attach to");
         using var prog = ProbeKit.TryLoadMinimal(new ProgramSetup(type, attach, id), out int errno, out string log);
         return prog is not null

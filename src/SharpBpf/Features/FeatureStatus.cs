@@ -54,11 +54,11 @@ public sealed record FeatureResult(string Name, FeatureState Status, string? Rea
 /// <param name="Helpers">One row per helper of the kernel's <c>enum bpf_func_id</c>, named without the BPF_FUNC_ prefix.</param>
 public sealed record HelperResults(string ProgramType, IReadOnlyList<FeatureResult> Helpers);
 
-/// <summary>Everything <see cref="Features.All"/> probed, in a shape that prints as a table or serialises as JSON.</summary>
+/// <summary>Everything <see cref="KernelFeatures.All"/> probed, in a shape that prints as a table or serialises as JSON.</summary>
 /// <param name="ProgramTypes">One row per <see cref="Programs.ProgramType"/> (except Unspecified).</param>
 /// <param name="MapTypes">One row per <see cref="Maps.MapType"/> (except Unspecified).</param>
 /// <param name="Helpers">Helpers per program type (only program types that load).</param>
-/// <param name="AttachKinds">One row per <see cref="Features.AttachKinds"/> entry.</param>
+/// <param name="AttachKinds">One row per <see cref="KernelFeatures.AttachKinds"/> entry.</param>
 public sealed record FeatureReport(
     IReadOnlyList<FeatureResult> ProgramTypes,
     IReadOnlyList<FeatureResult> MapTypes,

@@ -82,7 +82,7 @@ internal static class MapProbes
     private static uint KernelStructId(string name, out uint size)
     {
         size = 0;
-        if (!SharpBpf.Btf.Btf.Kernel.TryTypeByName(name, SharpBpf.Btf.BtfKind.Struct, out var t)) return 0;
+        if (!SharpBpf.Btf.BtfSpec.Kernel.TryTypeByName(name, SharpBpf.Btf.BtfKind.Struct, out var t)) return 0;
         size = ((SharpBpf.Btf.BtfStruct)t).Size;
         return t.Id;
     }

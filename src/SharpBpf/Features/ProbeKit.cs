@@ -6,7 +6,7 @@ using SharpBpf.Programs;
 
 namespace SharpBpf.Features;
 
-using KernelBtf = SharpBpf.Btf.Btf;
+using SharpBpf.Btf;
 
 /// <summary>How to load a probe program of some type: expected attach type, BTF attach target, flags, func info.</summary>
 internal readonly record struct ProgramSetup(
@@ -19,7 +19,7 @@ internal readonly record struct ProgramSetup(
     uint FuncInfoTypeId = 0);
 
 /// <summary>Raw building blocks of the probes: tiny programs, map creation, BTF loading, links. Callers hold
-/// <see cref="Features"/>' lock, so the shared log buffer is safe.</summary>
+/// <see cref="KernelFeatures"/>' lock, so the shared log buffer is safe.</summary>
 internal static unsafe class ProbeKit
 {
     public const uint BPF_F_SLEEPABLE = 1 << 4;
@@ -130,7 +130,7 @@ internal static unsafe class ProbeKit
         ];
         int typeLen = types.Length * 4;
         var blob = new byte[24 + typeLen + strings.Length];
-        BinaryPrimitives.WriteUInt16LittleEndian(blob, KernelBtf.Magic);
+        BinaryPrimitives.WriteUInt16LittleEndian(blob, BtfSpec.Magic);
         blob[2] = 1;
         BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(4), 24);
         BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(12), (uint)typeLen);

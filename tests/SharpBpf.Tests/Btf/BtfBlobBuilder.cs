@@ -44,7 +44,7 @@ internal sealed class BtfBlobBuilder
         var blob = new byte[24 + typeLen + _strings.Count];
         void W16(int at, ushort v) { if (BigEndian) BinaryPrimitives.WriteUInt16BigEndian(blob.AsSpan(at), v); else BinaryPrimitives.WriteUInt16LittleEndian(blob.AsSpan(at), v); }
         void W32(int at, uint v) { if (BigEndian) BinaryPrimitives.WriteUInt32BigEndian(blob.AsSpan(at), v); else BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(at), v); }
-        W16(0, SharpBpf.Btf.Btf.Magic);
+        W16(0, SharpBpf.Btf.BtfSpec.Magic);
         blob[2] = 1;
         W32(4, 24);
         W32(8, 0);

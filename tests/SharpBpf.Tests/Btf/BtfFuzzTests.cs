@@ -3,7 +3,7 @@ using SharpBpf.Btf;
 
 namespace SharpBpf.Tests.Btf;
 
-using Btf = SharpBpf.Btf.Btf;
+using SharpBpf.Btf;
 
 /// <summary>Truncations and byte flips of the real kernel blob must give a parsed BTF or a
 /// <see cref="BtfFormatException"/>, never any other exception.</summary>
@@ -15,7 +15,7 @@ public class BtfFuzzTests
         var blob = KernelBtfBlob.Copy();
         var offsets = Enumerable.Range(0, 64).Concat(Enumerable.Range(1, 300).Select(i => (int)((long)blob.Length * i / 301)));
         foreach (int length in offsets)
-            Assert.Throws<BtfFormatException>(() => Btf.Parse(blob.AsMemory(0, length)));
+            Assert.Throws<BtfFormatException>(() => BtfSpec.Parse(blob.AsMemory(0, length)));
     }
 
     [Fact]
@@ -31,7 +31,7 @@ public class BtfFuzzTests
             BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(12), cut);
             try
             {
-                var btf = Btf.Parse(blob);
+                var btf = BtfSpec.Parse(blob);
                 parsed++;
                 Exercise(btf, 1, Math.Min(btf.MaxTypeId, 2000u));
             }
@@ -72,7 +72,7 @@ public class BtfFuzzTests
             }
             try
             {
-                var btf = Btf.Parse(blob);
+                var btf = BtfSpec.Parse(blob);
                 parsed++;
                 Exercise(btf, 1, Math.Min(btf.MaxTypeId, 3000u));
                 if (iter % 25 == 0) _ = btf.TypesByName("task_struct");
@@ -110,7 +110,7 @@ public class BtfFuzzTests
         b.Add(BtfKind.TypeTag, "user", 0, i);
         b.Add(BtfKind.Enum64, "e64", 1, 8, true, b.Str("M"), 0, 0x8000_0000);
         var blob = b.Build();
-        Assert.Equal(19u, Btf.Parse(blob).MaxTypeId);
+        Assert.Equal(19u, BtfSpec.Parse(blob).MaxTypeId);
 
         var rng = new Random(7);
         int errors = 0, parsed = 0;
@@ -120,7 +120,7 @@ public class BtfFuzzTests
             for (int f = rng.Next(1, 4); f > 0; f--) copy[rng.Next(copy.Length)] ^= (byte)(1 << rng.Next(8));
             try
             {
-                var btf = Btf.Parse(copy);
+                var btf = BtfSpec.Parse(copy);
                 parsed++;
                 Exercise(btf, 1, btf.MaxTypeId);
                 foreach (var t in btf.Types) _ = btf.TypesByName(t.Name);
@@ -135,7 +135,7 @@ public class BtfFuzzTests
 
     /// <summary>Touches every API on types [first, last]; only BtfFormatException (loops) or ArgumentException
     /// (size of a sizeless type) may come out.</summary>
-    internal static void Exercise(Btf btf, uint first, uint last)
+    internal static void Exercise(BtfSpec btf, uint first, uint last)
     {
         for (uint id = first; id <= last; id++)
         {

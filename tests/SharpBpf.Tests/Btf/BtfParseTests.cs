@@ -2,14 +2,14 @@ using SharpBpf.Btf;
 
 namespace SharpBpf.Tests.Btf;
 
-using Btf = SharpBpf.Btf.Btf;
+using SharpBpf.Btf;
 
 public class BtfParseTests
 {
     [Fact]
     public void KernelBtfHasEveryKindAndEveryTypeMaterialises()
     {
-        var btf = Btf.Parse(KernelBtfBlob.Copy());
+        var btf = BtfSpec.Parse(KernelBtfBlob.Copy());
         Assert.True(btf.MaxTypeId > 10_000, $"only {btf.MaxTypeId} types");
         var kinds = new HashSet<BtfKind>();
         uint expectedId = 1;
@@ -30,7 +30,7 @@ public class BtfParseTests
     [Fact]
     public void KernelBtfKnownTypes()
     {
-        var btf = Btf.Parse(KernelBtfBlob.Copy());
+        var btf = BtfSpec.Parse(KernelBtfBlob.Copy());
 
         var i = Assert.IsType<BtfInt>(btf.TypeByName("int", BtfKind.Int));
         Assert.Equal(4u, i.Size);
@@ -95,8 +95,8 @@ public class BtfParseTests
     public void ParsingIsDeterministic()
     {
         var blob = KernelBtfBlob.Copy();
-        var a = Btf.Parse(blob);
-        var b = Btf.Parse((byte[])blob.Clone());
+        var a = BtfSpec.Parse(blob);
+        var b = BtfSpec.Parse((byte[])blob.Clone());
         Assert.Equal(a.MaxTypeId, b.MaxTypeId);
         foreach (uint id in new uint[] { 1, 2, 3, 100, 1000, a.MaxTypeId / 2, a.MaxTypeId })
             Assert.Equal(Describe(a.TypeById(id)), Describe(b.TypeById(id)));
@@ -142,7 +142,7 @@ public class BtfParseTests
         foreach (bool bigEndian in new[] { false, true })
         {
             byte[] blob = bigEndian ? Rebuild(b) : b.Build();
-            var btf = Btf.Parse(blob);
+            var btf = BtfSpec.Parse(blob);
             Assert.Equal(bigEndian, btf.IsBigEndian);
             Assert.Equal(19u, btf.MaxTypeId);
             Assert.Equal(4, btf.SizeOf(btf.TypeById(@int)));
@@ -198,7 +198,7 @@ public class BtfParseTests
         b.Add(BtfKind.Typedef, "a", 0, 2);       // 1 -> 2
         b.Add(BtfKind.Const, "", 0, 1);          // 2 -> 1
         b.Add(BtfKind.Array, "", 0, 0, false, 3, 3, 2); // 3: array of itself
-        var btf = Btf.Parse(b.Build());
+        var btf = BtfSpec.Parse(b.Build());
         var ex = Assert.Throws<BtfFormatException>(() => btf.Resolve(btf.TypeById(1)));
         Assert.Contains("loop", ex.Message);
         Assert.Equal(24, ex.Offset);
@@ -212,7 +212,7 @@ public class BtfParseTests
         var good = new BtfBlobBuilder();
         good.Add(BtfKind.Int, "int", 0, 4, false, 32);
         byte[] blob = good.Build();
-        Assert.Equal(1u, Btf.Parse(blob).MaxTypeId);
+        Assert.Equal(1u, BtfSpec.Parse(blob).MaxTypeId);
 
         AssertBad(blob[..10], 0, "header");
         AssertBad(Patch(blob, 0, 0x12), 0, "magic");
@@ -237,7 +237,7 @@ public class BtfParseTests
         manyMembers.Add(BtfKind.Struct, "s", 0xffff, 4);
         AssertBad(manyMembers.Build(), 24, "bytes for type id 1");
 
-        var btf = Btf.Parse(blob);
+        var btf = BtfSpec.Parse(blob);
         Assert.Throws<BtfFormatException>(() => btf.GetString(1000));
         Assert.Equal("int", btf.GetString(1));
     }
@@ -251,7 +251,7 @@ public class BtfParseTests
 
     private static void AssertBad(byte[] blob, long offset, string expected)
     {
-        var ex = Assert.Throws<BtfFormatException>(() => Btf.Parse(blob));
+        var ex = Assert.Throws<BtfFormatException>(() => BtfSpec.Parse(blob));
         Assert.Equal(offset, ex.Offset);
         Assert.Contains(expected, ex.Message);
     }

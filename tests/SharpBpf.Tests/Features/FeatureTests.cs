@@ -8,7 +8,7 @@ using SharpBpf.TestUtilities;
 
 namespace SharpBpf.Tests.FeatureProbes; // not ".Features": that would hide SharpBpf.Features for code in SharpBpf.Tests
 
-using Features = SharpBpf.Features.Features;
+using SharpBpf.Features;
 
 [Collection(KernelCollection.Name)]
 public class FeatureTests
@@ -55,7 +55,7 @@ public class FeatureTests
         var problems = new List<string>();
         foreach (var type in Enum.GetValues<ProgramType>().Where(t => t != ProgramType.Unspecified))
         {
-            var status = Features.ProgramType(type);
+            var status = KernelFeatures.ProgramType(type);
             Assert.NotEqual(FeatureState.Unknown, status.State);
             if (AbsentAs.TryGetValue(type, out var feature) && KnownAbsent.Features.Contains(feature))
             {
@@ -81,7 +81,7 @@ public class FeatureTests
     {
         using var leak = new FdLeakCheck();
         var problems = Enum.GetValues<MapType>().Where(t => t != MapType.Unspecified)
-            .Select(t => (Type: t, Status: Features.MapType(t)))
+            .Select(t => (Type: t, Status: KernelFeatures.MapType(t)))
             .Where(r => !r.Status.IsSupported)
             .Select(r => $"{r.Type}: {r.Status}").ToList();
         Assert.Empty(problems);
@@ -91,32 +91,32 @@ public class FeatureTests
     public void HelperProbes()
     {
         using var leak = new FdLeakCheck();
-        Assert.Contains((1, "map_lookup_elem"), Features.HelperIds());
-        Assert.Equal(FeatureState.Supported, Features.Helper(ProgramType.Xdp, 1).State);
-        Assert.True(Features.Helper(ProgramType.Xdp, "map_lookup_elem").IsSupported);
-        Assert.True(Features.Helper(ProgramType.Xdp, "BPF_FUNC_map_lookup_elem").IsSupported);
+        Assert.Contains((1, "map_lookup_elem"), KernelFeatures.HelperIds());
+        Assert.Equal(FeatureState.Supported, KernelFeatures.Helper(ProgramType.Xdp, 1).State);
+        Assert.True(KernelFeatures.Helper(ProgramType.Xdp, "map_lookup_elem").IsSupported);
+        Assert.True(KernelFeatures.Helper(ProgramType.Xdp, "BPF_FUNC_map_lookup_elem").IsSupported);
         // GPL-only helper: the probe's license is GPL.
-        Assert.True(Features.Helper(ProgramType.Kprobe, "probe_read_kernel").IsSupported);
+        Assert.True(KernelFeatures.Helper(ProgramType.Kprobe, "probe_read_kernel").IsSupported);
 
-        int pastEnd = Features.HelperIds().Max(h => h.Id) + 1;
-        var unknown = Features.Helper(ProgramType.Xdp, pastEnd);
+        int pastEnd = KernelFeatures.HelperIds().Max(h => h.Id) + 1;
+        var unknown = KernelFeatures.Helper(ProgramType.Xdp, pastEnd);
         Assert.Equal(FeatureState.NotSupported, unknown.State);
         Assert.Contains($"invalid func unknown#{pastEnd}", unknown.Reason);
 
-        var wrongType = Features.Helper(ProgramType.SocketFilter, "sys_bpf");
+        var wrongType = KernelFeatures.Helper(ProgramType.SocketFilter, "sys_bpf");
         Assert.Equal(FeatureState.NotSupported, wrongType.State);
         Assert.Contains("cannot use helper bpf_sys_bpf", wrongType.Reason);
 
-        Assert.Equal(FeatureState.NotSupported, Features.Helper(ProgramType.Xdp, "no_such_helper").State);
-        Assert.Throws<ArgumentOutOfRangeException>(() => Features.Helper(ProgramType.Xdp, -1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Features.Helper(ProgramType.Unspecified, 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Features.ProgramType((ProgramType)9999));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Features.MapType(MapType.Unspecified));
+        Assert.Equal(FeatureState.NotSupported, KernelFeatures.Helper(ProgramType.Xdp, "no_such_helper").State);
+        Assert.Throws<ArgumentOutOfRangeException>(() => KernelFeatures.Helper(ProgramType.Xdp, -1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KernelFeatures.Helper(ProgramType.Unspecified, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KernelFeatures.ProgramType((ProgramType)9999));
+        Assert.Throws<ArgumentOutOfRangeException>(() => KernelFeatures.MapType(MapType.Unspecified));
 
-        var btf = SharpBpf.Btf.Btf.Kernel;
+        var btf = SharpBpf.Btf.BtfSpec.Kernel;
         var funcIds = btf.TypeByName<SharpBpf.Btf.BtfEnum>("bpf_func_id");
         funcIds.TryGetValue("__BPF_FUNC_MAX_ID", out long max);
-        Assert.Equal(max - 1, Features.HelperIds().Count);
+        Assert.Equal(max - 1, KernelFeatures.HelperIds().Count);
     }
 
     [Fact]
@@ -124,9 +124,9 @@ public class FeatureTests
     {
         using var leak = new FdLeakCheck();
         var problems = new List<string>();
-        foreach (var kind in Features.AttachKinds)
+        foreach (var kind in KernelFeatures.AttachKinds)
         {
-            var status = Features.Attach(kind);
+            var status = KernelFeatures.Attach(kind);
             if (KnownAbsent.Features.Contains(kind))
             {
                 if (status.State == FeatureState.Unknown) problems.Add($"{kind}: known absent but the probe could not decide: {status}");
@@ -138,15 +138,15 @@ public class FeatureTests
             }
         }
         Assert.Empty(problems);
-        foreach (var name in KnownAbsent.Features) Assert.Contains(name, Features.AttachKinds);
-        Assert.Throws<ArgumentException>(() => Features.Attach("no-such-kind"));
+        foreach (var name in KnownAbsent.Features) Assert.Contains(name, KernelFeatures.AttachKinds);
+        Assert.Throws<ArgumentException>(() => KernelFeatures.Attach("no-such-kind"));
     }
 
     [Fact]
     public void KprobeAttachIsNotSupportedHereWithAClearReason()
     {
         using var leak = new FdLeakCheck();
-        var status = Features.Attach("kprobe-attach");
+        var status = KernelFeatures.Attach("kprobe-attach");
         if (File.Exists("/sys/bus/event_source/devices/kprobe/type"))
         {
             Assert.True(status.IsSupported, status.ToString());
@@ -163,7 +163,7 @@ public class FeatureTests
         using var leak = new FdLeakCheck();
         foreach (var kind in new[] { "fentry-load", "fexit-load", "fmod_ret-load", "lsm-load", "ext-load" })
         {
-            var status = Features.Attach(kind);
+            var status = KernelFeatures.Attach(kind);
             if (status.IsSupported) continue; // a kernel that allows them
             Assert.Equal(FeatureState.NotSupported, status.State);
             Assert.Contains("EPERM", status.Reason);
@@ -174,29 +174,29 @@ public class FeatureTests
     public void ResultsAreCached()
     {
         using var leak = new FdLeakCheck();
-        Assert.Same(Features.MapType(MapType.Hash), Features.MapType(MapType.Hash));
-        Assert.Same(Features.ProgramType(ProgramType.Xdp), Features.ProgramType(ProgramType.Xdp));
-        Assert.Same(Features.Attach("raw-tracepoint"), Features.Attach("raw-tracepoint"));
+        Assert.Same(KernelFeatures.MapType(MapType.Hash), KernelFeatures.MapType(MapType.Hash));
+        Assert.Same(KernelFeatures.ProgramType(ProgramType.Xdp), KernelFeatures.ProgramType(ProgramType.Xdp));
+        Assert.Same(KernelFeatures.Attach("raw-tracepoint"), KernelFeatures.Attach("raw-tracepoint"));
     }
 
     [Fact]
     public void AllReportsEverythingAndProbesLeaveNothingBehind()
     {
-        Features.ResetCache(); // make every probe really run under the leak check
+        KernelFeatures.ResetCache(); // make every probe really run under the leak check
         string? cgroupRoot = AttachProbes.Cgroup2Mount();
         FeatureReport report;
-        using (new FdLeakCheck()) report = Features.All();
+        using (new FdLeakCheck()) report = KernelFeatures.All();
 
         Assert.Equal(Enum.GetValues<ProgramType>().Length - 1, report.ProgramTypes.Count);
         Assert.Equal(Enum.GetValues<MapType>().Length - 1, report.MapTypes.Count);
-        Assert.Equal(Features.AttachKinds, report.AttachKinds.Select(r => r.Name));
+        Assert.Equal(KernelFeatures.AttachKinds, report.AttachKinds.Select(r => r.Name));
         Assert.Contains(report.ProgramTypes, r => r.Name == "Xdp" && r.Status == FeatureState.Supported && r.Reason is null);
         Assert.Contains(report.AttachKinds, r => r.Name == "kprobe-attach");
         var xdp = Assert.Single(report.Helpers, h => h.ProgramType == "Xdp");
-        Assert.Equal(Features.HelperIds().Count, xdp.Helpers.Count);
+        Assert.Equal(KernelFeatures.HelperIds().Count, xdp.Helpers.Count);
         Assert.Contains(xdp.Helpers, r => r.Name == "map_lookup_elem" && r.Status == FeatureState.Supported);
         Assert.Contains(xdp.Helpers, r => r.Name == "sys_bpf" && r.Status == FeatureState.NotSupported);
-        Assert.DoesNotContain(report.Helpers, h => h.ProgramType == "Tracing" && !Features.ProgramType(ProgramType.Tracing).IsSupported);
+        Assert.DoesNotContain(report.Helpers, h => h.ProgramType == "Tracing" && !KernelFeatures.ProgramType(ProgramType.Tracing).IsSupported);
         Assert.DoesNotContain(report.Helpers.SelectMany(h => h.Helpers), r => r.Status == FeatureState.Unknown);
 
         if (cgroupRoot is not null)

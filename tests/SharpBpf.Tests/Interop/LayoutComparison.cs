@@ -5,7 +5,7 @@ using SharpBpf.Btf;
 
 namespace SharpBpf.Tests.InteropLayout; // not ".Interop": that would hide SharpBpf.Interop for code in SharpBpf.Tests
 
-using Btf = SharpBpf.Btf.Btf;
+using SharpBpf.Btf;
 
 /// <summary>A kernel struct member after flattening: byte offset and size in the outermost struct.</summary>
 internal readonly record struct FlatField(string Name, long Offset, long Size);
@@ -18,14 +18,14 @@ internal static class LayoutComparison
     /// named nested struct/union members are added as "name_member" (and the named member itself stays too).
     /// Bitfields are reported as their containing 4-byte unit.
     /// </summary>
-    public static Dictionary<string, List<FlatField>> Flatten(Btf btf, BtfComposite type)
+    public static Dictionary<string, List<FlatField>> Flatten(BtfSpec btf, BtfComposite type)
     {
         var result = new Dictionary<string, List<FlatField>>(StringComparer.Ordinal);
         Flatten(btf, type, "", 0, result);
         return result;
     }
 
-    private static void Flatten(Btf btf, BtfComposite type, string prefix, long baseBits, Dictionary<string, List<FlatField>> into)
+    private static void Flatten(BtfSpec btf, BtfComposite type, string prefix, long baseBits, Dictionary<string, List<FlatField>> into)
     {
         foreach (var m in type.Members)
         {
@@ -47,7 +47,7 @@ internal static class LayoutComparison
     }
 
     /// <summary>Every mismatch between <paramref name="csharp"/> and <paramref name="kernel"/>, empty when they agree.</summary>
-    public static List<string> Compare(Type csharp, Btf btf, BtfComposite kernel)
+    public static List<string> Compare(Type csharp, BtfSpec btf, BtfComposite kernel)
     {
         var problems = new List<string>();
         var flat = Flatten(btf, kernel);

@@ -8,7 +8,7 @@ using SharpBpf.Tests.Btf;
 
 namespace SharpBpf.Tests.InteropLayout; // not ".Interop": that would hide SharpBpf.Interop for code in SharpBpf.Tests
 
-using Btf = SharpBpf.Btf.Btf;
+using SharpBpf.Btf;
 
 /// <summary>
 /// Every attr struct (Interop/BpfAttr.cs), info struct (Interop/BpfInfo.cs) and uapi enum must equal the running
@@ -16,7 +16,7 @@ using Btf = SharpBpf.Btf.Btf;
 /// </summary>
 public class LayoutTests
 {
-    private static readonly Lazy<Btf> Kernel = new(() => Btf.Parse(KernelBtfBlob.Copy()));
+    private static readonly Lazy<BtfSpec> Kernel = new(() => BtfSpec.Parse(KernelBtfBlob.Copy()));
 
     /// <summary>C# attr struct → how to find its <c>union bpf_attr</c> member: a member name, or for anonymous
     /// members "contains:field[+field]".</summary>
@@ -87,7 +87,7 @@ public class LayoutTests
         Assert.Empty(LayoutComparison.Compare(type, btf, btf.TypeByName<BtfStruct>(structName)));
     }
 
-    private static BtfComposite FindAttrMember(Btf btf, string selector)
+    private static BtfComposite FindAttrMember(BtfSpec btf, string selector)
     {
         var attr = btf.TypeByName<BtfUnion>("bpf_attr");
         if (!selector.StartsWith("contains:", StringComparison.Ordinal))

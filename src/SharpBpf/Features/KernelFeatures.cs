@@ -3,7 +3,7 @@ using SharpBpf.Interop;
 
 namespace SharpBpf.Features;
 
-using KernelBtf = SharpBpf.Btf.Btf;
+using SharpBpf.Btf;
 using MT = SharpBpf.Maps.MapType;
 using PT = SharpBpf.Programs.ProgramType;
 using AT = SharpBpf.Programs.AttachType;
@@ -14,7 +14,7 @@ using AT = SharpBpf.Programs.AttachType;
 /// Probes need the privileges the feature itself needs (root / CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN); without them
 /// the result is NotSupported with an EPERM reason.
 /// </summary>
-public static partial class Features
+public static partial class KernelFeatures
 {
     private static readonly Lock Gate = new();
     private static readonly Dictionary<PT, FeatureStatus> ProgramCache = [];
@@ -52,7 +52,7 @@ public static partial class Features
     {
         if (setup.AttachProgFd > 0) return $" (extending a function of an XDP program)";
         if (setup.AttachBtfId != 0)
-            return $" ({(setup.ExpectedAttachType is { } a ? a + " " : "")}on kernel BTF {KernelBtf.Kernel.TypeById(setup.AttachBtfId)})";
+            return $" ({(setup.ExpectedAttachType is { } a ? a + " " : "")}on kernel BTF {BtfSpec.Kernel.TypeById(setup.AttachBtfId)})";
         return setup.ExpectedAttachType is { } at ? $" (expected attach type {at})" : "";
     }
 
@@ -139,7 +139,7 @@ public static partial class Features
         var ids = Volatile.Read(ref _helperIds);
         if (ids is not null) return ids;
         var list = new List<(int, string)>();
-        if (KernelBtf.Kernel.TryTypeByName("bpf_func_id", BtfKind.Enum, out var t) && t is BtfEnum e)
+        if (BtfSpec.Kernel.TryTypeByName("bpf_func_id", BtfKind.Enum, out var t) && t is BtfEnum e)
         {
             foreach (var v in e.Values)
                 if (v.Name.StartsWith("BPF_FUNC_", StringComparison.Ordinal) && v.Value > 0)
@@ -184,11 +184,11 @@ public static partial class Features
 
     /// <summary>Finds a kernel function's BTF id (for fentry/fexit/lsm targets).</summary>
     internal static uint KernelFuncId(string name) =>
-        KernelBtf.Kernel.TryTypeByName(name, BtfKind.Func, out var t) ? t.Id : 0;
+        BtfSpec.Kernel.TryTypeByName(name, BtfKind.Func, out var t) ? t.Id : 0;
 
     /// <summary>Finds a kernel struct's BTF id.</summary>
     internal static uint KernelStructId(string name) =>
-        KernelBtf.Kernel.TryTypeByName(name, BtfKind.Struct, out var t) ? t.Id : 0;
+        BtfSpec.Kernel.TryTypeByName(name, BtfKind.Struct, out var t) ? t.Id : 0;
 }
 
 /// <summary>The attach target a probe program of some type needs: nothing for most types, a kernel BTF function for
@@ -228,7 +228,7 @@ internal sealed class ProgramTarget : IDisposable
             case PT.StructOps:
             {
                 // Member 0 of struct tcp_congestion_ops is u32 (*ssthresh)(struct sock *).
-                uint id = Features.KernelStructId("tcp_congestion_ops");
+                uint id = KernelFeatures.KernelStructId("tcp_congestion_ops");
                 if (id == 0) unavailable = FeatureStatus.NotSupported("the kernel BTF has no struct tcp_congestion_ops to implement");
                 setup = setup with { AttachBtfId = id }; // expected_attach_type 0: the member index
                 break;
@@ -242,7 +242,7 @@ internal sealed class ProgramTarget : IDisposable
 
     private static ProgramSetup KernelFunc(ProgramSetup setup, AT attach, string func, ref FeatureStatus? unavailable)
     {
-        uint id = Features.KernelFuncId(func);
+        uint id = KernelFeatures.KernelFuncId(func);
         if (id == 0) unavailable = FeatureStatus.NotSupported($"the kernel BTF has no function {func} to attach to");
         return setup with { ExpectedAttachType = attach, AttachBtfId = id };
     }

@@ -13,7 +13,7 @@ namespace SharpBpf.Btf;
 /// </para>
 /// <para>Instances are safe to use from several threads.</para>
 /// </summary>
-public sealed class Btf
+public sealed class BtfSpec
 {
     /// <summary>BTF_MAGIC.</summary>
     public const ushort Magic = 0xEB9F;
@@ -38,7 +38,7 @@ public sealed class Btf
     private readonly BtfVoid _void;
     private Dictionary<string, uint[]>? _byName;
 
-    private Btf(ReadOnlyMemory<byte> data, bool bigEndian, int typesStart, int typesEnd, int stringsStart, int stringsLength, int[] offsets)
+    private BtfSpec(ReadOnlyMemory<byte> data, bool bigEndian, int typesStart, int typesEnd, int stringsStart, int stringsLength, int[] offsets)
     {
         _data = data;
         _bigEndian = bigEndian;
@@ -71,21 +71,21 @@ public sealed class Btf
 
     /// <summary>Reads and parses the running kernel's BTF from /sys/kernel/btf/vmlinux.</summary>
     /// <exception cref="NotSupportedByKernelException">The kernel has no BTF (CONFIG_DEBUG_INFO_BTF, Linux 5.4).</exception>
-    public static Btf LoadKernel()
+    public static BtfSpec LoadKernel()
     {
         const string path = "/sys/kernel/btf/vmlinux";
         if (!File.Exists(path)) throw new NotSupportedByKernelException("kernel BTF (" + path + ")", "5.4");
         return Parse(File.ReadAllBytes(path));
     }
 
-    private static readonly Lazy<Btf> KernelCache = new(LoadKernel);
+    private static readonly Lazy<BtfSpec> KernelCache = new(LoadKernel);
 
     /// <summary>The running kernel's BTF, loaded once per process (for probes and layout checks).</summary>
-    internal static Btf Kernel => KernelCache.Value;
+    internal static BtfSpec Kernel => KernelCache.Value;
 
     /// <summary>Parses a BTF blob (header, type and string sections).</summary>
     /// <exception cref="BtfFormatException">The blob is malformed.</exception>
-    public static Btf Parse(ReadOnlyMemory<byte> data)
+    public static BtfSpec Parse(ReadOnlyMemory<byte> data)
     {
         var span = data.Span;
         if (span.Length < HeaderSize)
@@ -119,7 +119,7 @@ public sealed class Btf
             throw new BtfFormatException(stringsStart + stringsLength - 1, "a string section ending with a NUL byte");
 
         var offsets = IndexTypes(span, typesStart, typesEnd, stringsLength, bigEndian);
-        var btf = new Btf(data, bigEndian, typesStart, typesEnd, stringsStart, stringsLength, offsets);
+        var btf = new BtfSpec(data, bigEndian, typesStart, typesEnd, stringsStart, stringsLength, offsets);
         btf.ValidateReferences();
         return btf;
     }
