@@ -69,6 +69,7 @@ public class ProgCommandTests
     public void UnknownProgramIdIsAFailure()
     {
         KernelTest.Require();
+        using var leak = new FdLeakCheck();
         var r = CliRunner.Run("prog", "show", "4000000000");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("no program with id 4000000000", r.Stderr);

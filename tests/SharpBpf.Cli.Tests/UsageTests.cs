@@ -26,6 +26,7 @@ public class UsageTests
     public void UnknownMapIdIsAFailureNotACrash()
     {
         KernelTest.Require();
+        using var leak = new FdLeakCheck();
         var r = CliRunner.Run("map", "show", "4000000000");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("no map with id 4000000000", r.Stderr);
