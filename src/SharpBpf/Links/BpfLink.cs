@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SharpBpf.Internal;
 using SharpBpf.Interop;
 using SharpBpf.Programs;
 
@@ -8,31 +9,16 @@ namespace SharpBpf.Links;
 /// A BPF link: the kernel object that keeps a program attached to a hook. Owns the link fd; disposing it
 /// detaches the program unless the link is pinned (or another fd refers to it).
 /// </summary>
-public class BpfLink : IDisposable
+public class BpfLink : BpfObject
 {
     private const uint BPF_F_REPLACE = 1 << 2;
 
-    private readonly SafeBpfFd _fd;
-
     private protected BpfLink(SafeBpfFd fd, LinkType type, uint id)
+        : base(fd)
     {
-        _fd = fd;
         Type = type;
         Id = id;
     }
-
-    /// <summary>The link fd (valid until disposed).</summary>
-    public int Fd
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get
-        {
-            ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-            return _fd.Fd;
-        }
-    }
-
-    internal SafeBpfFd Handle => _fd;
 
     /// <summary>Link type.</summary>
     public LinkType Type { get; }
@@ -42,9 +28,6 @@ public class BpfLink : IDisposable
 
     /// <summary>Id of the program the link holds now (read from the kernel: <see cref="Update"/> changes it).</summary>
     public uint ProgramId => GetInfo().ProgramId;
-
-    /// <summary>Whether the link object was disposed.</summary>
-    public bool IsDisposed => _fd.IsClosed;
 
     /// <summary>Creates a link with BPF_LINK_CREATE (the typed attach methods use this).</summary>
     internal static SafeBpfFd CreateFd(BpfProgram program, uint target, AttachType attachType, uint flags, string what)
@@ -101,8 +84,8 @@ public class BpfLink : IDisposable
     /// <summary>Kernel info about this link (BPF_OBJ_GET_INFO_BY_FD).</summary>
     public LinkInfo GetInfo()
     {
-        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-        return GetInfo(_fd);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        return GetInfo(Handle);
     }
 
     internal static LinkInfo GetInfo(SafeBpfFd fd)
@@ -116,15 +99,6 @@ public class BpfLink : IDisposable
             LinkType.Tcx => new TcxLinkInfo(info.id, info.prog_id, info.tcx_ifindex, (AttachType)info.tcx_attach_type),
             _ => new LinkInfo(type, info.id, info.prog_id),
         };
-    }
-
-    /// <summary>Pins the link at <paramref name="path"/> in bpffs: the attachment then outlives this object and
-    /// the process until the pin is removed (<see cref="Pinning.BpfFs.Unpin"/>).</summary>
-    public void Pin(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-        Pinning.BpfFs.Pin(_fd, path);
     }
 
     /// <summary>
@@ -156,19 +130,6 @@ public class BpfLink : IDisposable
         var attr = new LinkDetachAttr { link_fd = (uint)Fd };
         int r = Bpf.TryCall(BpfCmd.BPF_LINK_DETACH, ref attr);
         if (r < 0) throw new BpfException("BPF_LINK_DETACH", -r, $"{Type} link {Id}");
-    }
-
-    /// <summary>Closes the link fd (the kernel detaches the program when no fd or pin holds the link).</summary>
-    public void Dispose()
-    {
-        Dispose(true);
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Releases the fd.</summary>
-    protected virtual void Dispose(bool disposing)
-    {
-        if (disposing) _fd.Dispose();
     }
 
     /// <inheritdoc/>

@@ -6,16 +6,14 @@ using SharpBpf.Interop;
 namespace SharpBpf.Maps;
 
 /// <summary>
-/// A live BPF map: owns its fd and closes it on <see cref="Dispose()"/>. Byte-span operations check sizes before
+/// A live BPF map: owns its fd and closes it on <see cref="BpfObject.Dispose()"/>. Byte-span operations check sizes before
 /// any syscall; typed wrappers (HashMap, ArrayMap ...) sit on top of this class.
 /// </summary>
-public unsafe partial class BpfMap : IDisposable
+public unsafe partial class BpfMap : BpfObject
 {
-    private readonly SafeBpfFd _fd;
-
     internal BpfMap(SafeBpfFd fd, MapType type, uint keySize, uint valueSize, uint maxEntries, MapFlags flags, string name, uint id)
+        : base(fd)
     {
-        _fd = fd;
         Type = type;
         KeySize = keySize;
         ValueSize = valueSize;
@@ -29,22 +27,10 @@ public unsafe partial class BpfMap : IDisposable
     /// <summary>Takes over another map object (its fd and description): typed wrappers wrap an existing map this way.
     /// Both objects then share the fd; dispose only one of them.</summary>
     protected BpfMap(BpfMap other)
-        : this(other.TakeHandle(), other.Type, other.KeySize, other.ValueSize, other.MaxEntries, other.Flags, other.Name, other.Id)
+        : this(other.Handle, other.Type, other.KeySize, other.ValueSize, other.MaxEntries, other.Flags, other.Name, other.Id)
     {
     }
 
-    /// <summary>The map fd (valid until disposed).</summary>
-    public int Fd
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get
-        {
-            ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-            return _fd.Fd;
-        }
-    }
-
-    internal SafeBpfFd Handle => _fd;
 
     /// <summary>Map type.</summary>
     public MapType Type { get; }
@@ -99,7 +85,7 @@ public unsafe partial class BpfMap : IDisposable
                 if (spec.InnerMap is null)
                     throw new ArgumentException($"map '{spec.Name}' of type {spec.Type} needs an InnerMap spec", nameof(spec));
                 using var innerMap = Create(spec.InnerMap);
-                inner = innerMap._fd.Duplicate();
+                inner = innerMap.Handle.Duplicate();
                 attr.inner_map_fd = (uint)inner.Fd;
             }
             int fd = Bpf.TryCallRetrying(BpfCmd.BPF_MAP_CREATE, ref attr);
@@ -133,22 +119,22 @@ public unsafe partial class BpfMap : IDisposable
     public static IEnumerable<uint> EnumerateIds() => ObjectIds.Enumerate(BpfCmd.BPF_MAP_GET_NEXT_ID);
 
     /// <summary>Opens a map pinned in bpffs (BPF_OBJ_GET).</summary>
-    public static BpfMap FromPinned(string path) => FromHandle(Pinning.BpfFs.Get(path));
+    /// <exception cref="ArgumentException">The pinned object is not a map.</exception>
+    public static BpfMap FromPinned(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return FromHandle(Pinning.BpfFs.Get(path));
+    }
 
     /// <summary>Wraps a duplicate of an existing map fd; the caller keeps ownership of <paramref name="fd"/>.</summary>
-    public static BpfMap FromFd(int fd)
-    {
-        using var borrowed = new SafeBpfFd(fd);
-        borrowed.SetHandleAsInvalid();
-        int dup = Libc.dup(fd);
-        if (dup < 0) throw new BpfException("dup", Marshal.GetLastPInvokeError());
-        return FromHandle(new SafeBpfFd(dup));
-    }
+    /// <exception cref="ArgumentException">The fd is not a BPF map.</exception>
+    public static BpfMap FromFd(int fd) => FromHandle(DuplicateFd(fd));
 
     internal static BpfMap FromHandle(SafeBpfFd handle)
     {
         try
         {
+            BpfObjectKind.Require(handle, BpfObjectKind.Map, "a BPF map");
             var i = GetInfo(handle);
             return new BpfMap(handle, i.Type, i.KeySize, i.ValueSize, i.MaxEntries, i.Flags, i.Name, i.Id);
         }
@@ -160,7 +146,7 @@ public unsafe partial class BpfMap : IDisposable
     }
 
     /// <summary>Kernel info about this map (BPF_OBJ_GET_INFO_BY_FD).</summary>
-    public MapInfo GetInfo() => GetInfo(_fd);
+    public MapInfo GetInfo() => GetInfo(Handle);
 
     internal static MapInfo GetInfo(SafeBpfFd fd)
     {
@@ -333,27 +319,6 @@ public unsafe partial class BpfMap : IDisposable
     {
         var attr = new MapElemAttr { map_fd = (uint)Fd };
         Bpf.Call(BpfCmd.BPF_MAP_FREEZE, ref attr);
-    }
-
-    /// <summary>Pins the map at <paramref name="path"/> in bpffs.</summary>
-    public void Pin(string path) => Pinning.BpfFs.Pin(_fd, path);
-
-    /// <summary>Whether the map was disposed.</summary>
-    public bool IsDisposed => _fd.IsClosed;
-
-    private SafeBpfFd TakeHandle() => _fd;
-
-    /// <summary>Closes the map fd (the kernel frees the map when nothing else holds it).</summary>
-    public void Dispose()
-    {
-        Dispose(true);
-        GC.SuppressFinalize(this);
-    }
-
-    /// <summary>Releases the fd.</summary>
-    protected virtual void Dispose(bool disposing)
-    {
-        if (disposing) _fd.Dispose();
     }
 
     /// <inheritdoc/>

@@ -9,16 +9,14 @@ using SharpBpf.Maps;
 namespace SharpBpf.Programs;
 
 /// <summary>
-/// A loaded BPF program: owns its fd and closes it on <see cref="Dispose"/> (the kernel frees the program when
+/// A loaded BPF program: owns its fd and closes it on <see cref="BpfObject.Dispose()"/> (the kernel frees the program when
 /// no fd, pin or attachment holds it any more).
 /// </summary>
-public sealed unsafe partial class BpfProgram : IDisposable
+public sealed unsafe partial class BpfProgram : BpfObject
 {
-    private readonly SafeBpfFd _fd;
-
     private BpfProgram(SafeBpfFd fd, ProgramType type, string name, uint id, string tag, string? verifierLog, bool verifierLogTruncated)
+        : base(fd)
     {
-        _fd = fd;
         Type = type;
         Name = name;
         Id = id;
@@ -26,19 +24,6 @@ public sealed unsafe partial class BpfProgram : IDisposable
         VerifierLog = verifierLog;
         VerifierLogTruncated = verifierLogTruncated;
     }
-
-    /// <summary>The program fd (valid until disposed).</summary>
-    public int Fd
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get
-        {
-            ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-            return _fd.Fd;
-        }
-    }
-
-    internal SafeBpfFd Handle => _fd;
 
     /// <summary>Program type.</summary>
     public ProgramType Type { get; }
@@ -57,9 +42,6 @@ public sealed unsafe partial class BpfProgram : IDisposable
 
     /// <summary>Whether <see cref="VerifierLog"/> did not fit the largest buffer (it then holds the log's end).</summary>
     public bool VerifierLogTruncated { get; }
-
-    /// <summary>Whether the program was disposed.</summary>
-    public bool IsDisposed => _fd.IsClosed;
 
     /// <summary>
     /// Loads a program (BPF_PROG_LOAD). Without a requested log the load is first tried without one; when it
@@ -188,13 +170,7 @@ public sealed unsafe partial class BpfProgram : IDisposable
     }
 
     /// <summary>Wraps a duplicate of an existing program fd; the caller keeps ownership of <paramref name="fd"/>.</summary>
-    public static BpfProgram FromFd(int fd)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(fd);
-        int dup = Libc.dup(fd);
-        if (dup < 0) throw new BpfException("dup", Marshal.GetLastPInvokeError(), $"fd {fd}");
-        return FromHandle(new SafeBpfFd(dup), null, false);
-    }
+    public static BpfProgram FromFd(int fd) => FromHandle(DuplicateFd(fd), null, false);
 
     private static BpfProgram FromHandle(SafeBpfFd handle, string? log, bool truncated)
     {
@@ -217,21 +193,13 @@ public sealed unsafe partial class BpfProgram : IDisposable
     /// <summary>Ids of all programs in the system (BPF_PROG_GET_NEXT_ID), ascending.</summary>
     public static IEnumerable<uint> EnumerateIds() => ObjectIds.Enumerate(BpfCmd.BPF_PROG_GET_NEXT_ID);
 
-    /// <summary>Pins the program at <paramref name="path"/> in bpffs (BPF_OBJ_PIN).</summary>
-    public void Pin(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-        Pinning.BpfFs.Pin(_fd, path);
-    }
-
     /// <summary>Kernel info about this program (BPF_OBJ_GET_INFO_BY_FD), including its map ids and, when
     /// <see cref="BpfStats"/> are enabled, run count and time.</summary>
     public ProgramInfo GetInfo()
     {
-        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         BpfProgInfo info = default;
-        ObjectInfo.Get(_fd, ref info);
+        ObjectInfo.Get(Handle, ref info);
         uint[] mapIds = [];
         while (info.nr_map_ids > 0)
         {
@@ -241,7 +209,7 @@ public sealed unsafe partial class BpfProgram : IDisposable
                 info = default;
                 info.nr_map_ids = (uint)ids.Length;
                 info.map_ids = (ulong)p;
-                ObjectInfo.Get(_fd, ref info);
+                ObjectInfo.Get(Handle, ref info);
                 info.map_ids = 0;
             }
             if (info.nr_map_ids <= ids.Length)
@@ -306,9 +274,6 @@ public sealed unsafe partial class BpfProgram : IDisposable
             return new AttachedPrograms(progIds[..n], withLinks ? linkIds[..n] : linkIds, attr.attach_flags, attr.revision);
         }
     }
-
-    /// <summary>Closes the program fd.</summary>
-    public void Dispose() => _fd.Dispose();
 
     /// <inheritdoc/>
     public override string ToString() => $"{Type} program '{Name}' (id {Id}, tag {Tag})";

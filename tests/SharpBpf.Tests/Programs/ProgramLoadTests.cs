@@ -91,6 +91,20 @@ public class ProgramLoadTests
         {
             BpfFs.Unpin(path);
         }
+
+        // and a pinned program is not a map
+        using var program = BpfProgram.Load(Spec("sb_notmap", Mov64Imm(R0, 0), Exit()));
+        program.Pin(path);
+        try
+        {
+            var notMap = Assert.Throws<ArgumentException>(() => BpfMap.FromPinned(path));
+            Assert.Contains("not a BPF map", notMap.Message);
+            Assert.Throws<ArgumentException>(() => BpfMap.FromFd(program.Fd));
+        }
+        finally
+        {
+            BpfFs.Unpin(path);
+        }
     }
 
     [Fact]

@@ -1,12 +1,14 @@
 using SharpBpf.Interop;
 
-namespace SharpBpf.Programs;
+namespace SharpBpf.Internal;
 
 /// <summary>What kind of bpf object an fd refers to, from its anon inode name in /proc/self/fd (BPF_OBJ_GET and
 /// BPF_OBJ_GET_INFO_BY_FD accept any bpf object, so opening a pinned map as a program must be caught here).</summary>
 internal static class BpfObjectKind
 {
     public const string Program = "anon_inode:bpf-prog";
+
+    public const string Map = "anon_inode:bpf-map";
 
     /// <summary>A new link's fd is named "bpf_link" (bpf_link_prime), one from BPF_OBJ_GET or GET_FD_BY_ID
     /// "bpf-link" (bpf_link_new_fd).</summary>
