@@ -64,4 +64,39 @@ public class DisassemblerTests
     [Fact]
     public void IndexOutsideProgramIsAnArgumentError() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => Disassembler.FormatInstruction([], 0, DisassemblySyntax.Conformance, out _));
+
+    [Fact]
+    public void RandomBytecodeRoundTripsThroughTheConformanceSyntax()
+    {
+        var rng = new Random(42);
+        // Real opcodes with random fields, plus fully random words: every listing must reassemble to the same bytes.
+        byte[] opcodes = [.. Enumerable.Range(0, 256).Select(i => (byte)i)];
+        var code = new Instruction[4000];
+        for (int i = 0; i < code.Length; i++)
+        {
+            ulong word = (ulong)rng.NextInt64();
+            if (i % 2 == 0)
+            {
+                // keep fields small so that most land on a named form
+                byte op = opcodes[rng.Next(opcodes.Length)];
+                var cls = (InstructionClass)(op & 7);
+                bool alu = cls is InstructionClass.Alu or InstructionClass.Alu64, jmp = cls is InstructionClass.Jmp or InstructionClass.Jmp32;
+                bool regSource = (op & 0x08) != 0;
+                byte src = (byte)((alu || jmp) && !regSource ? 0 : rng.Next(11));
+                short off = (short)(alu ? 0 : rng.Next(-3, 33));
+                int imm = (alu || jmp) && regSource ? 0 : rng.Next(-70, 70);
+                code[i] = new Instruction(op, (byte)rng.Next(11), src, off, imm);
+            }
+            else
+            {
+                code[i] = Instruction.FromRaw(word);
+            }
+        }
+        string text = Disassembler.Disassemble(code);
+        Assert.Equal(code, Assembler.Assemble(text));
+        int named = text.Split('\n').Count(l => l.Length > 0 && !l.StartsWith(".insn", StringComparison.Ordinal));
+        Assert.True(named > 400, $"only {named} lines had a mnemonic");
+        // the verifier syntax never throws either
+        Assert.NotEmpty(Disassembler.Disassemble(code, DisassemblySyntax.Verifier));
+    }
 }
