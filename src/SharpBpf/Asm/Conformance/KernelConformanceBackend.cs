@@ -54,7 +54,14 @@ public sealed class KernelConformanceBackend : IConformanceBackend
         {
             var packet = new byte[Math.Max(memory.Length, 14)];
             memory.CopyTo(packet);
-            prog.TestRun(packet);
+            try
+            {
+                prog.TestRun(packet);
+            }
+            catch (BpfException e)
+            {
+                return ConformanceOutcome.Rejected($"test run failed: {e.Message}");
+            }
         }
         Span<byte> r0 = stackalloc byte[8];
         resultMap.Lookup(key, r0);
