@@ -2,7 +2,7 @@ namespace SharpBpf.Asm;
 
 /// <summary>
 /// Fluent builder for eBPF programs with labels. Jumps, <c>gotol</c>, <c>call local</c> and <c>lddw func</c> may name
-/// a label that is defined before or after them; <see cref="Build"/> resolves every reference to a relative offset
+/// a label that is defined before or after them; <see cref="Build()"/> resolves every reference to a relative offset
 /// (in instruction slots, a <c>lddw</c> counting two).
 /// </summary>
 /// <example>
@@ -25,6 +25,7 @@ public sealed class InstructionBuilder
     private readonly List<Instruction> _code = [];
     private readonly Dictionary<string, int> _labels = new(StringComparer.Ordinal);
     private readonly List<Fixup> _fixups = [];
+    private readonly List<(int Index, string Map)> _mapRefs = [];
     private int _line, _column; // source position of the next reference (text assembler), 0 = none
 
     /// <summary>Number of instruction slots emitted so far (the index the next instruction gets).</summary>
@@ -212,6 +213,26 @@ public sealed class InstructionBuilder
     /// <summary><c>dst = &amp;map_value + offset</c> (BPF_PSEUDO_MAP_VALUE, Linux 5.2).</summary>
     public InstructionBuilder LoadMapValue(Register dst, int mapFd, int offset) => LoadImm64(dst, PseudoSource.MapValue, mapFd, offset);
 
+    /// <summary><c>dst = map</c> by name: a symbolic reference, given its fd by the resolver passed to
+    /// <see cref="Build(Func{string, int})"/>.</summary>
+    public InstructionBuilder LoadMap(Register dst, string mapName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(mapName);
+        _mapRefs.Add((_code.Count, mapName));
+        return LoadImm64(dst, PseudoSource.MapFd, 0, 0);
+    }
+
+    /// <summary><c>dst = &amp;value of the named map + offset</c>: a symbolic reference like <see cref="LoadMap"/>.</summary>
+    public InstructionBuilder LoadMapValue(Register dst, string mapName, int offset)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(mapName);
+        _mapRefs.Add((_code.Count, mapName));
+        return LoadImm64(dst, PseudoSource.MapValue, 0, offset);
+    }
+
+    /// <summary>Names of the maps referenced symbolically so far (<see cref="LoadMap"/>), in order of use.</summary>
+    public IReadOnlyList<string> MapReferences => _mapRefs.Select(r => r.Map).Distinct(StringComparer.Ordinal).ToArray();
+
     /// <summary><c>dst = &amp;kernel_variable</c> by BTF id (BPF_PSEUDO_BTF_ID, Linux 5.10).</summary>
     public InstructionBuilder LoadBtfId(Register dst, int btfId) => LoadImm64(dst, PseudoSource.BtfId, btfId, 0);
 
@@ -303,11 +324,25 @@ public sealed class InstructionBuilder
     public InstructionBuilder Exit() => Emit(0x95, 0, 0, 0, 0);
 
     /// <summary>Resolves all label references and returns the program.</summary>
-    /// <exception cref="InvalidOperationException">A referenced label is not defined, or an offset does not fit in 16 bits.</exception>
+    /// <exception cref="InvalidOperationException">A referenced label is not defined, an offset does not fit in 16
+    /// bits, or the program references maps by name (use <see cref="Build(Func{string, int})"/>).</exception>
     /// <exception cref="AssemblerException">The same, for programs from the text assembler (with the source position).</exception>
-    public Instruction[] Build()
+    public Instruction[] Build() => Build(mapFd: null);
+
+    /// <summary>Resolves label references and symbolic map references (<paramref name="mapFd"/> gives the fd of a
+    /// map by name, e.g. <c>name =&gt; maps[name].Fd</c>) and returns the program.</summary>
+    /// <exception cref="InvalidOperationException">A referenced label is not defined, an offset does not fit in 16
+    /// bits, or a map reference has no resolver.</exception>
+    /// <exception cref="AssemblerException">The same, for programs from the text assembler (with the source position).</exception>
+    public Instruction[] Build(Func<string, int>? mapFd)
     {
         var result = _code.ToArray();
+        foreach (var (index, map) in _mapRefs)
+        {
+            if (mapFd is null)
+                throw new InvalidOperationException($"instruction {index} references map '{map}' by name: pass a resolver to Build");
+            result[index] = result[index].WithImm(mapFd(map));
+        }
         foreach (var f in _fixups)
         {
             if (!_labels.TryGetValue(f.Label, out int target))

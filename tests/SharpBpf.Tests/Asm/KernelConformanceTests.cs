@@ -86,3 +86,41 @@ public class KernelConformanceTests(ITestOutputHelper output)
         Assert.Equal(ConformanceStatus.Pass, r.Status);
     }
 }
+
+[Collection(KernelCollection.Name)]
+public class BuilderKernelTests
+{
+    [Fact]
+    public void SymbolicMapReferencesResolveAtBuildAndRun()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var counters = SharpBpf.Maps.BpfMap.Create(new SharpBpf.Maps.MapSpec
+        {
+            Name = "asm_counters", Type = SharpBpf.Maps.MapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = 1,
+        });
+        var b = new InstructionBuilder()
+            .StoreImm(MemorySize.Word, Register.R10, -4, 0)
+            .Mov64(Register.R2, Register.R10)
+            .Add64(Register.R2, -4)
+            .LoadMap(Register.R1, "counters")
+            .Call(1)
+            .Jump(JumpOp.Jeq, Register.R0, 0, "out")
+            .Mov64(Register.R1, 5)
+            .Atomic(AtomicOp.Add, MemorySize.DWord, Register.R0, 0, Register.R1)
+            .LoadMapValue(Register.R3, "counters", 0)
+            .Load(MemorySize.DWord, Register.R0, Register.R3, 0)
+            .Label("out")
+            .Exit();
+        Assert.Equal(["counters"], b.MapReferences);
+        Assert.Throws<InvalidOperationException>(() => b.Build());
+        var code = b.Build(name => name == "counters" ? counters.Fd : throw new KeyNotFoundException(name));
+        using var prog = SharpBpf.Programs.BpfProgram.Load(new SharpBpf.Programs.ProgramSpec
+        {
+            Name = "asm_symbolic", Type = SharpBpf.Programs.ProgramType.Xdp, License = "GPL", Instructions = code,
+        });
+        var packet = new byte[14];
+        Assert.Equal(5u, prog.TestRun(packet).ReturnValue);
+        Assert.Equal(10u, prog.TestRun(packet).ReturnValue);
+    }
+}
