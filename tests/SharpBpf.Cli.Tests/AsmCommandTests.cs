@@ -90,6 +90,8 @@ public class AsmCommandTests
         var hexFile = dir.File("p.hex", CliRunner.Run("asm", dir.File("p.s", Program)).Stdout);
         Assert.Equal(r.Stdout, CliRunner.Run("disasm", hexFile).Stdout);
         Assert.Equal(code, Assembler.Assemble(r.Stdout));
+        var labelled = CliRunner.Run("disasm", raw, "--labels");
+        Assert.Equal("mov32 %r0, 1\nlddw %r1, 0x1122334455667788\njeq %r1, 3, L5\nexit\nL5:\nexit\n", labelled.Stdout);
     }
 
     [Fact]

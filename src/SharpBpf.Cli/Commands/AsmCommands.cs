@@ -27,8 +27,9 @@ internal static class AsmCommands
         var hex = new Option<string?>("--hex") { Description = "Bytecode as hex text on the command line" };
         var syntax = new Option<string>("--syntax") { Description = "Output syntax", DefaultValueFactory = _ => "conformance" };
         syntax.AcceptOnlyFromAmong("conformance", "verifier");
-        var cmd = new Command("disasm", "Disassemble eBPF bytecode") { input, hex, syntax };
-        cmd.SetAction(p => Disasm(p.GetValue(input), p.GetValue(hex), p.GetValue(syntax)!));
+        var labels = new Option<bool>("--labels") { Description = "Conformance syntax: name jump and call targets with labels" };
+        var cmd = new Command("disasm", "Disassemble eBPF bytecode") { input, hex, syntax, labels };
+        cmd.SetAction(p => Disasm(p.GetValue(input), p.GetValue(hex), p.GetValue(syntax)!, p.GetValue(labels)));
         return cmd;
     }
 
@@ -66,7 +67,7 @@ internal static class AsmCommands
         return 0;
     }
 
-    private static int Disasm(string? input, string? hex, string syntaxName)
+    private static int Disasm(string? input, string? hex, string syntaxName, bool labels)
     {
         if ((input is null) == (hex is null)) throw new UsageException("give either an input file (or -) or --hex TEXT");
         byte[] bytes;
@@ -82,7 +83,7 @@ internal static class AsmCommands
             throw new InvalidOperationException($"bytecode is {bytes.Length} bytes, not a multiple of {Instruction.Size}");
         var code = Instruction.DecodeAll(bytes);
         var syntax = syntaxName == "verifier" ? DisassemblySyntax.Verifier : DisassemblySyntax.Conformance;
-        Output.Writer.Write(Disassembler.Disassemble(code, syntax));
+        Output.Writer.Write(Disassembler.Disassemble(code, syntax, labels));
         return 0;
     }
 

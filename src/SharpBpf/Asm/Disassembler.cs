@@ -23,18 +23,53 @@ public static class Disassembler
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>The whole listing, one line per instruction (a lddw is one line), each ending in a newline.</summary>
-    public static string Disassemble(ReadOnlySpan<Instruction> code, DisassemblySyntax syntax = DisassemblySyntax.Conformance)
+    /// <summary>The whole listing, one line per instruction (a lddw is one line), each ending in a newline. With
+    /// <paramref name="labels"/> (conformance syntax only), jump, call and <c>lddw func</c> targets get labels
+    /// <c>L&lt;index&gt;:</c> and are referenced by name instead of by relative offset.</summary>
+    public static string Disassemble(ReadOnlySpan<Instruction> code, DisassemblySyntax syntax = DisassemblySyntax.Conformance, bool labels = false)
     {
         var sb = new StringBuilder();
+        HashSet<int>? targets = labels && syntax == DisassemblySyntax.Conformance ? Targets(code) : null;
         for (int i = 0; i < code.Length;)
         {
+            if (targets?.Contains(i) == true) sb.Append(Inv, $"L{i}:\n");
             string text = FormatInstruction(code, i, syntax, out int slots);
             if (syntax == DisassemblySyntax.Verifier) sb.Append(Inv, $"{i,4}: ");
+            else if (targets is not null && !text.StartsWith(".insn", StringComparison.Ordinal) && Target(code, i) is int t && targets.Contains(t))
+                text = TryConformance(code[i], slots == 2 ? code[i + 1] : default, slots == 2, string.Create(Inv, $"L{t}"))!;
             sb.Append(text).Append('\n');
             i += slots;
         }
+        if (targets?.Contains(code.Length) == true) sb.Append(Inv, $"L{code.Length}:\n");
         return sb.ToString();
+    }
+
+    /// <summary>Target index of a relative reference at <paramref name="i"/>, or null.</summary>
+    private static int? Target(ReadOnlySpan<Instruction> code, int i)
+    {
+        var insn = code[i];
+        long rel = insn.IsOffsetJump ? insn.Offset : insn.IsLongJump || insn.IsPseudoCall || (insn.IsPseudoFunc && i + 1 < code.Length) ? insn.Imm : long.MinValue;
+        if (rel == long.MinValue) return null;
+        long t = i + 1 + rel;
+        return t >= 0 && t <= code.Length ? (int)t : null;
+    }
+
+    private static HashSet<int> Targets(ReadOnlySpan<Instruction> code)
+    {
+        var starts = new HashSet<int>();
+        for (int i = 0; i < code.Length; i++)
+        {
+            starts.Add(i);
+            if (code[i].IsLoadImm64) i++;
+        }
+        starts.Add(code.Length);
+        var targets = new HashSet<int>();
+        for (int i = 0; i < code.Length; i++)
+        {
+            if (Target(code, i) is int t && starts.Contains(t)) targets.Add(t);
+            if (code[i].IsLoadImm64) i++;
+        }
+        return targets;
     }
 
     /// <summary>Formats the instruction at <paramref name="index"/>; <paramref name="slots"/> is 2 for a complete
@@ -77,7 +112,7 @@ public static class Disassembler
         MemorySize.Byte => "b", MemorySize.Half => "h", MemorySize.Word => "w", _ => "dw",
     };
 
-    private static string? TryConformance(Instruction i, Instruction next, bool wide)
+    private static string? TryConformance(Instruction i, Instruction next, bool wide, string? label = null)
     {
         string imm = i.Imm.ToString(Inv);
         switch (i.Class)
@@ -141,7 +176,7 @@ public static class Disassembler
                             PseudoSource.MapFd => $"lddw {R(i.Dst)}, map_fd {imm}",
                             PseudoSource.MapValue => $"lddw {R(i.Dst)}, map_value {imm}, {next.Imm.ToString(Inv)}",
                             PseudoSource.BtfId => $"lddw {R(i.Dst)}, btf_id {imm}",
-                            PseudoSource.Func => $"lddw {R(i.Dst)}, func {Rel(i.Imm)}",
+                            PseudoSource.Func => $"lddw {R(i.Dst)}, func {label ?? Rel(i.Imm)}",
                             PseudoSource.MapIndex => $"lddw {R(i.Dst)}, map_idx {imm}",
                             PseudoSource.MapIndexValue => $"lddw {R(i.Dst)}, map_idx_value {imm}, {next.Imm.ToString(Inv)}",
                             _ => null,
@@ -153,16 +188,16 @@ public static class Disassembler
                 bool j32 = i.Class == InstructionClass.Jmp32;
                 switch (i.JumpOperation)
                 {
-                    case JumpOp.Ja: return j32 ? $"ja32 {Rel(i.Imm)}" : $"ja {Rel(i.Offset)}";
+                    case JumpOp.Ja: return j32 ? $"ja32 {label ?? Rel(i.Imm)}" : $"ja {label ?? Rel(i.Offset)}";
                     case JumpOp.Exit: return j32 ? null : "exit";
-                    case JumpOp.JCond: return j32 ? null : $"may_goto {Rel(i.Offset)}";
+                    case JumpOp.JCond: return j32 ? null : $"may_goto {label ?? Rel(i.Offset)}";
                     case JumpOp.Call:
                         if (j32) return null;
                         if (i.Source == OperandSource.Reg) return $"call {R(i.Dst)}";
                         return i.Src switch
                         {
                             0 => $"call {imm}",
-                            PseudoSource.Call => $"call local {Rel(i.Imm)}",
+                            PseudoSource.Call => $"call local {label ?? Rel(i.Imm)}",
                             PseudoSource.KfuncCall => $"call runtime {imm}",
                             _ => null,
                         };
@@ -176,7 +211,7 @@ public static class Disassembler
                 if (cond is null) return null;
                 string s32 = j32 ? "32" : "";
                 string src = i.Source == OperandSource.Reg ? R(i.Src) : imm;
-                return $"{cond}{s32} {R(i.Dst)}, {src}, {Rel(i.Offset)}";
+                return $"{cond}{s32} {R(i.Dst)}, {src}, {label ?? Rel(i.Offset)}";
             }
         }
     }

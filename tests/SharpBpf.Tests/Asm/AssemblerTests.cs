@@ -18,6 +18,7 @@ public class AssemblerTests
         string text = Disassembler.Disassemble(code);
         Assert.DoesNotContain(".insn", text); // every conformance instruction has a mnemonic
         Assert.Equal(code, Assembler.Assemble(text));
+        Assert.Equal(code, Assembler.Assemble(Disassembler.Disassemble(code, labels: true)));
         // bytes survive too
         Assert.Equal(code, Instruction.DecodeAll(Instruction.Encode(code)));
     }

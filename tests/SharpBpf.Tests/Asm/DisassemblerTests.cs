@@ -62,6 +62,18 @@ public class DisassemblerTests
     }
 
     [Fact]
+    public void LabelsNameJumpAndCallTargets()
+    {
+        var code = Assembler.Assemble("jeq %r1, 0, +2\ncall local f\nexit\nlddw %r2, func f\nja +0\nf:\nmov %r0, 0\nexit");
+        Assert.Equal("jeq %r1, 0, L3\ncall local L6\nexit\nL3:\nlddw %r2, func L6\nja L6\nL6:\nmov %r0, 0\nexit\n",
+            Disassembler.Disassemble(code, labels: true));
+        // a jump to the end of the program gets a label after the last line
+        var end = Assembler.Assemble("ja +1\nexit");
+        Assert.Equal("ja L2\nexit\nL2:\n", Disassembler.Disassemble(end, labels: true));
+        Assert.Equal(end, Assembler.Assemble(Disassembler.Disassemble(end, labels: true)));
+    }
+
+    [Fact]
     public void IndexOutsideProgramIsAnArgumentError() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => Disassembler.FormatInstruction([], 0, DisassemblySyntax.Conformance, out _));
 
@@ -94,6 +106,7 @@ public class DisassemblerTests
         }
         string text = Disassembler.Disassemble(code);
         Assert.Equal(code, Assembler.Assemble(text));
+        Assert.Equal(code, Assembler.Assemble(Disassembler.Disassemble(code, labels: true)));
         int named = text.Split('\n').Count(l => l.Length > 0 && !l.StartsWith(".insn", StringComparison.Ordinal));
         Assert.True(named > 400, $"only {named} lines had a mnemonic");
         // the verifier syntax never throws either
