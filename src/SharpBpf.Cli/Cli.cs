@@ -16,6 +16,9 @@ public static class Cli
         root.Subcommands.Add(FeaturesCommand.Build());
         root.Subcommands.Add(ProgCommands.Build());
         root.Subcommands.Add(MapCommands.Build());
+        root.Subcommands.Add(AsmCommands.BuildAsm());
+        root.Subcommands.Add(AsmCommands.BuildDisasm());
+        root.Subcommands.Add(ConformanceCommand.Build());
         return root;
     }
 

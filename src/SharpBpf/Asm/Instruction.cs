@@ -10,7 +10,7 @@ namespace SharpBpf.Asm;
 /// BPF_PROG_LOAD as is.
 /// </summary>
 [StructLayout(LayoutKind.Sequential, Size = Size)]
-public readonly struct Instruction : IEquatable<Instruction>
+public readonly partial struct Instruction : IEquatable<Instruction>
 {
     /// <summary>Size of one encoded instruction in bytes.</summary>
     public const int Size = 8;
