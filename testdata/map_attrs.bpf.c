@@ -51,8 +51,8 @@ struct {
 	__uint(max_entries, 1);
 } stacks SEC(".maps");
 
-SEC("syscall")
-int map_attrs(void *ctx)
+SEC("xdp")
+int map_attrs(struct xdp_md *ctx)
 {
 	struct lpm_key key = { .prefixlen = 32, .addr = 0x0100007f };
 	__u32 value = 5, out = 0, hit = 0;

@@ -13,7 +13,7 @@ public sealed record VariableSpec(string Name, string MapName, uint Offset, uint
 /// <summary>
 /// Everything a BPF object defines, as pure data: maps, programs, global variables, BTF. Built by
 /// <see cref="ElfReader"/>, editable (set constants, resize maps, turn programs off, retarget them) and loaded by
-/// <c>BpfCollection.Load</c>. Keys are map names (global data maps by their section name, ".rodata") and
+/// <see cref="BpfCollection.Load"/>. Keys are map names (global data maps by their section name, ".rodata") and
 /// program names (the C function names).
 /// </summary>
 public sealed class CollectionSpec

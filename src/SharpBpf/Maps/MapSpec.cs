@@ -42,15 +42,15 @@ public sealed record class MapSpec
     /// <summary>Network interface for offloaded maps (0: host).</summary>
     public uint IfIndex { get; set; }
 
-    /// <summary>How <c>BpfCollection</c> pins the map (libbpf's <c>pinning</c> attribute).</summary>
+    /// <summary>How <see cref="SharpBpf.BpfCollection"/> pins the map (libbpf's <c>pinning</c> attribute).</summary>
     public PinningType Pinning { get; set; }
 
-    /// <summary>Entries written right after creation by <c>BpfCollection</c> (global data, the
+    /// <summary>Entries written right after creation by <see cref="SharpBpf.BpfCollection"/> (global data, the
     /// <c>values</c> of program arrays and map-in-maps). <see cref="BpfMap.Create(MapSpec)"/> ignores them.</summary>
     public List<MapEntry>? Contents { get; set; }
 
     /// <summary>Freeze the map after writing <see cref="Contents"/> (BPF_MAP_FREEZE: read-only for user space;
-    /// .rodata). Used by <c>BpfCollection</c>.</summary>
+    /// .rodata). Used by <see cref="SharpBpf.BpfCollection"/>.</summary>
     public bool Freeze { get; set; }
 
     /// <summary>A copy that can be edited without touching this one (deep for <see cref="InnerMap"/> and

@@ -68,15 +68,15 @@ public sealed record class ProgramSpec
     public string SectionName { get; set; } = "";
 
     /// <summary>The attach target named by the section ("do_unlinkat" in "fentry/do_unlinkat"). Editable: for
-    /// fentry/fexit/LSM/iter/tp_btf programs <c>BpfCollection</c> resolves it to
+    /// fentry/fexit/LSM/iter/tp_btf programs <see cref="SharpBpf.BpfCollection"/> resolves it to
     /// <see cref="AttachBtfId"/> at load; for kprobes and tracepoints it is used when attaching.</summary>
     public string? AttachTo { get; set; }
 
-    /// <summary>Whether <c>BpfCollection</c> loads this program (libbpf's autoload). Default true.</summary>
+    /// <summary>Whether <see cref="SharpBpf.BpfCollection"/> loads this program (libbpf's autoload). Default true.</summary>
     public bool AutoLoad { get; set; } = true;
 
     /// <summary>Instructions that refer to maps of the collection (64-bit immediate loads of a map fd or of an
-    /// address inside a global data map). <c>BpfCollection</c> patches in the map fds.</summary>
+    /// address inside a global data map). <see cref="SharpBpf.BpfCollection"/> patches in the map fds.</summary>
     public List<MapReference> MapReferences { get; set; } = [];
 
     /// <summary>The functions linked into <see cref="Instructions"/>, in order: the program first, then the
