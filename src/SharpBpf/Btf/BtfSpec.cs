@@ -239,6 +239,9 @@ public sealed class BtfSpec
             throw new BtfFormatException(at, $"a string offset below the string section size {_stringsLength}, got {offset}");
     }
 
+    /// <summary>Whether <paramref name="offset"/> is inside the string section.</summary>
+    public bool IsValidStringOffset(uint offset) => offset - _firstStringOffset < (uint)_stringsLength;
+
     /// <summary>The NUL-terminated string at <paramref name="offset"/> in the string section.</summary>
     /// <exception cref="BtfFormatException">The offset is outside the string section.</exception>
     public string GetString(uint offset)
