@@ -13,7 +13,7 @@ namespace SharpBpf.Btf;
 /// <c>.BTF</c>, so parsing needs that <see cref="BtfSpec"/>. Bad input always yields <see cref="BtfFormatException"/>
 /// with the offset inside the .BTF.ext blob.</para>
 /// </summary>
-public sealed class BtfExt
+public sealed partial class BtfExt
 {
     private const int MinHeaderSize = 24;
     private const int CoreHeaderSize = 32;

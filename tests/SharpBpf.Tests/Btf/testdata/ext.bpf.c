@@ -25,7 +25,10 @@ int xdp_count(struct xdp_md *ctx)
 SEC("socket")
 int sock_core(struct __sk_buff *skb)
 {
-	struct task_like *t = (void *)(long)skb->data;
+	struct task_like local = { .pid = skb->len, .flags = skb->mark };
+	struct task_like *volatile p = &local;
+	struct task_like *t = p;
+
 	if (skb->len < 16)
 		return 0;
 	return add(t->pid, (int)t->flags);
