@@ -130,7 +130,7 @@ public sealed class BtfSpec
     private uint U32(int offset) => U32(_data.Span, offset, _bigEndian);
 
     /// <summary>Length of the kind-specific data following a type record's 12-byte header.</summary>
-    private static int ExtraLength(BtfKind kind, int vlen) => kind switch
+    internal static int ExtraLength(BtfKind kind, int vlen) => kind switch
     {
         BtfKind.Int => 4,
         BtfKind.Array => 12,
@@ -238,6 +238,9 @@ public sealed class BtfSpec
         if (offset - _firstStringOffset >= (uint)_stringsLength)
             throw new BtfFormatException(at, $"a string offset below the string section size {_stringsLength}, got {offset}");
     }
+
+    /// <summary>Whether <paramref name="offset"/> is inside the string section.</summary>
+    public bool IsValidStringOffset(uint offset) => offset - _firstStringOffset < (uint)_stringsLength;
 
     /// <summary>The NUL-terminated string at <paramref name="offset"/> in the string section.</summary>
     /// <exception cref="BtfFormatException">The offset is outside the string section.</exception>
@@ -487,6 +490,12 @@ public sealed class BtfSpec
 
     /// <summary>Absolute offset of a type's record in <see cref="RawData"/> (-1 for void).</summary>
     internal int RecordOffset(BtfType type) => type.Id == 0 || type.Id > MaxTypeId ? -1 : _offsets[type.Id - _firstTypeId];
+
+    /// <summary>Absolute record offsets in <see cref="RawData"/>, index 0 = type id 1 (for the writer).</summary>
+    internal ReadOnlySpan<int> RecordOffsets => _offsets;
+
+    /// <summary>Range of the string section in <see cref="RawData"/>.</summary>
+    internal (int Start, int Length) StringSection => (_stringsStart, _stringsLength);
 
     /// <summary>Range of the type section in <see cref="RawData"/> (for tests and dumps).</summary>
     internal (int Start, int End) TypeSection => (_typesStart, _typesEnd);
