@@ -6,9 +6,9 @@
 const char greeting[] = "hello";
 const volatile int table[4] = {10, 20, 30, 40};
 
-__noinline int lookup_table(int i)
+__noinline int lookup_table(__u32 i)
 {
-	if (i < 0 || i > 3)
+	if (i > 3)
 		return -1;
 	return table[i];
 }

@@ -55,12 +55,23 @@ public sealed class BpfCollection : IDisposable
 {
     private readonly Dictionary<string, BpfMap> _maps;
     private readonly Dictionary<string, BpfProgram> _programs;
+    private readonly BtfHandle? _btf;
 
-    private BpfCollection(Dictionary<string, BpfMap> maps, Dictionary<string, BpfProgram> programs)
+    private BpfCollection(Dictionary<string, BpfMap> maps, Dictionary<string, BpfProgram> programs, BtfHandle? btf, List<string> warnings)
     {
         _maps = maps;
         _programs = programs;
+        _btf = btf;
+        Warnings = warnings;
     }
+
+    /// <summary>The object's BTF as loaded into the kernel (after DATASEC fix-ups and sanitizing), or null when the
+    /// object has none or the kernel refused it (see <see cref="Warnings"/>).</summary>
+    public BtfHandle? Btf => _btf;
+
+    /// <summary>What was left out on the way, as libbpf warns: BTF the kernel refused, func/line info dropped,
+    /// maps created without BTF.</summary>
+    public IReadOnlyList<string> Warnings { get; }
 
     /// <summary>The maps by spec name (global data maps by section name: ".rodata", ".bss" ...).</summary>
     public IReadOnlyDictionary<string, BpfMap> Maps => _maps;
@@ -86,8 +97,11 @@ public sealed class BpfCollection : IDisposable
         var programs = new Dictionary<string, BpfProgram>(StringComparer.Ordinal);
         var newPins = new List<string>();
         var created = new HashSet<string>(StringComparer.Ordinal);
+        var warnings = new List<string>();
+        BtfHandle? btf = null;
         try
         {
+            btf = LoadBtf(spec, warnings);
             foreach (var (name, prog) in spec.Programs)
             {
                 if (!prog.AutoLoad) continue;
@@ -99,7 +113,7 @@ public sealed class BpfCollection : IDisposable
             // Maps: those holding other maps last, so that their 'values' can refer to the others.
             foreach (var (name, mapSpec) in spec.Maps.OrderBy(kv => kv.Value.Type is MapType.ArrayOfMaps or MapType.HashOfMaps ? 1 : 0))
             {
-                var (map, isNew) = CreateOrReuse(name, mapSpec, options);
+                var (map, isNew) = CreateOrReuse(name, mapSpec, options, btf, warnings);
                 maps[name] = map;
                 if (isNew) created.Add(name);
             }
@@ -122,7 +136,7 @@ public sealed class BpfCollection : IDisposable
             foreach (var (name, prog) in spec.Programs)
             {
                 if (!prog.AutoLoad) continue;
-                programs[name] = LoadProgram(name, prog, maps, options);
+                programs[name] = LoadProgram(name, prog, maps, options, spec, btf, warnings);
             }
 
             // Program arrays and map-in-maps get their initial 'values' once everything exists.
@@ -173,10 +187,11 @@ public sealed class BpfCollection : IDisposable
                 }
                 newPins.Add(path);
             }
-            return new BpfCollection(maps, programs);
+            return new BpfCollection(maps, programs, btf, warnings);
         }
         catch (Exception e)
         {
+            btf?.Dispose();
             foreach (var p in programs.Values) p.Dispose();
             foreach (var m in maps.Values) m.Dispose();
             foreach (var path in newPins)
@@ -191,7 +206,25 @@ public sealed class BpfCollection : IDisposable
 
     private static string PinPathOf(CollectionLoadOptions options, MapSpec spec) => Path.Combine(options.PinPath, spec.Name);
 
-    private static (BpfMap Map, bool IsNew) CreateOrReuse(string name, MapSpec spec, CollectionLoadOptions options)
+    private static BtfHandle? LoadBtf(CollectionSpec spec, List<string> warnings)
+    {
+        if (spec.Btf is null) return null;
+        try
+        {
+            var w = BtfWriter.From(spec.Btf);
+            w.FixDatasecs(spec.SectionSizes, spec.VariableSymbols);
+            w.Sanitize(Features.KernelFeatures.BtfSupport());
+            return BtfHandle.Load(w.ToArray());
+        }
+        catch (Exception e) when (e is BpfException or BtfFormatException or NotSupportedByKernelException)
+        {
+            // libbpf goes on without BTF too: most programs and maps do not need it.
+            warnings.Add($"the object's BTF was not loaded, continuing without it: {e.Message}");
+            return null;
+        }
+    }
+
+    private static (BpfMap Map, bool IsNew) CreateOrReuse(string name, MapSpec spec, CollectionLoadOptions options, BtfHandle? btf, List<string> warnings)
     {
         if (options.MapReplacements is { } replacements && replacements.TryGetValue(name, out var replacement))
         {
@@ -225,18 +258,27 @@ public sealed class BpfCollection : IDisposable
             }
         }
         var create = spec.Copy();
-        // No BTF is loaded with the maps yet: key/value type ids without a BTF fd would make the kernel read fd 0.
-        create.BtfFd = 0;
-        create.BtfKeyTypeId = 0;
-        create.BtfValueTypeId = 0;
-        if (create.InnerMap is { } inner)
-        {
-            inner.BtfFd = 0;
-            inner.BtfKeyTypeId = 0;
-            inner.BtfValueTypeId = 0;
-        }
+        bool withBtf = btf is not null && create.BtfFd == 0 && (create.BtfKeyTypeId != 0 || create.BtfValueTypeId != 0)
+            && !NoBtfMapTypes.Contains(create.Type);
+        SetBtf(create, withBtf ? btf!.Fd : 0);
+        if (create.InnerMap is { } inner) SetBtf(inner, withBtf && inner.BtfFd == 0 ? btf!.Fd : 0);
         if (create.Type == MapType.PerfEventArray && create.MaxEntries == 0)
             create.MaxEntries = (uint)Platform.PossibleCpus; // libbpf: one slot per possible CPU
+        try
+        {
+            return (BpfMap.Create(create), true);
+        }
+        catch (Exception e) when (withBtf && e is BpfException)
+        {
+            // As libbpf: a map the kernel refuses with its BTF description is retried without one.
+            warnings.Add($"map '{name}' was created without BTF: {e.Message}");
+            ClearBtf(create);
+            if (create.InnerMap is { } i && i.BtfFd == btf!.Fd) ClearBtf(i);
+        }
+        catch (Exception e) when (e is BpfException or ArgumentException)
+        {
+            throw new CollectionLoadException("map", name, e.Message, e);
+        }
         try
         {
             return (BpfMap.Create(create), true);
@@ -247,6 +289,34 @@ public sealed class BpfCollection : IDisposable
         }
     }
 
+    // The map types libbpf never describes with BTF (the kernel refuses or ignores BTF for them).
+    private static readonly HashSet<MapType> NoBtfMapTypes =
+    [
+        MapType.PerfEventArray, MapType.CgroupArray, MapType.StackTrace, MapType.ArrayOfMaps, MapType.HashOfMaps,
+        MapType.DevMap, MapType.DevMapHash, MapType.CpuMap, MapType.XskMap, MapType.SockMap, MapType.SockHash,
+        MapType.Queue, MapType.Stack, MapType.RingBuf,
+    ];
+
+    private static void ClearBtf(MapSpec spec)
+    {
+        spec.BtfFd = 0;
+        spec.BtfKeyTypeId = 0;
+        spec.BtfValueTypeId = 0;
+    }
+
+    // Key/value type ids without a BTF fd would make the kernel look at fd 0: clear them together.
+    private static void SetBtf(MapSpec spec, int fd)
+    {
+        if (fd > 0)
+        {
+            spec.BtfFd = fd;
+            return;
+        }
+        if (spec.BtfFd > 0) return; // the caller's own BTF
+        spec.BtfKeyTypeId = 0;
+        spec.BtfValueTypeId = 0;
+    }
+
     private static void Check(string name, MapSpec spec, BpfMap map, string what)
     {
         uint maxEntries = spec.Type == MapType.PerfEventArray && spec.MaxEntries == 0 ? map.MaxEntries : spec.MaxEntries;
@@ -255,9 +325,24 @@ public sealed class BpfCollection : IDisposable
                 $"{what} ({map.Type}, key {map.KeySize}, value {map.ValueSize}, max_entries {map.MaxEntries}) does not match the spec ({spec})");
     }
 
-    private static BpfProgram LoadProgram(string name, ProgramSpec spec, Dictionary<string, BpfMap> maps, CollectionLoadOptions options)
+    private static BpfProgram LoadProgram(string name, ProgramSpec spec, Dictionary<string, BpfMap> maps, CollectionLoadOptions options,
+        CollectionSpec collection, BtfHandle? btf, List<string> warnings)
     {
         var load = spec with { Instructions = (Instruction[])spec.Instructions.Clone() };
+        if (btf is not null && load.BtfFd == 0 && collection.BtfExt is { } ext && spec.Functions.Count > 0)
+        {
+            var placements = spec.Functions.Select(f => new BtfFunctionPlacement(f.SectionName, f.SectionOffset, f.Start, f.Length)).ToArray();
+            if (placements.All(p => ext.Sections.ContainsKey(p.SectionName)) && placements.Sum(p => p.Length) == spec.Instructions.Length)
+            {
+                var btfInfo = ext.ForProgram(placements);
+                load.BtfFd = btf.Fd;
+                load.FuncInfos = btfInfo.FuncInfos;
+                load.LineInfos = btfInfo.LineInfos;
+                if (btfInfo.Warning is not null) warnings.Add($"program '{name}': {btfInfo.Warning}");
+            }
+            else warnings.Add($"program '{name}': no .BTF.ext info for all its functions (or its instructions were replaced): loaded without func/line info");
+        }
+        else if (btf is not null && load.BtfFd == 0) load.BtfFd = btf.Fd;
         var insns = load.Instructions;
         foreach (var r in spec.MapReferences)
         {
@@ -315,5 +400,6 @@ public sealed class BpfCollection : IDisposable
     {
         foreach (var p in _programs.Values) p.Dispose();
         foreach (var m in _maps.Values) m.Dispose();
+        _btf?.Dispose();
     }
 }

@@ -30,8 +30,14 @@ public sealed class CollectionSpec
     /// <summary>The object's BTF (.BTF section), or null.</summary>
     public BtfSpec? Btf { get; init; }
 
-    /// <summary>The raw .BTF.ext section, or empty.</summary>
-    public ReadOnlyMemory<byte> BtfExt { get; init; }
+    /// <summary>The object's parsed .BTF.ext section (func_info, line_info, CO-RE relocations), or null.</summary>
+    public BtfExt? BtfExt { get; init; }
+
+    /// <summary>ELF section sizes by name (for completing DATASEC sizes before the BTF is loaded).</summary>
+    internal IReadOnlyDictionary<string, uint> SectionSizes { get; init; } = new Dictionary<string, uint>();
+
+    /// <summary>Offsets of global variable symbols by name (for completing DATASEC variable offsets).</summary>
+    internal IReadOnlyDictionary<string, BtfVariableSymbol> VariableSymbols { get; init; } = new Dictionary<string, BtfVariableSymbol>();
 
     /// <summary>The object's license string ("license" section).</summary>
     public string License { get; init; } = "";
@@ -50,6 +56,8 @@ public sealed class CollectionSpec
         Variables = new Dictionary<string, VariableSpec>(Variables, StringComparer.Ordinal),
         Btf = Btf,
         BtfExt = BtfExt,
+        SectionSizes = SectionSizes,
+        VariableSymbols = VariableSymbols,
         License = License,
         KernelVersion = KernelVersion,
         Name = Name,

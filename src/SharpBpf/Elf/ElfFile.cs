@@ -21,6 +21,7 @@ internal readonly record struct ElfSymbol(int Index, string Name, byte Info, ush
     public const ushort SHN_UNDEF = 0, SHN_LORESERVE = 0xff00;
 
     public byte Type => (byte)(Info & 0xf);
+    public byte Other { get; init; }
     public byte Bind => (byte)(Info >> 4);
     public bool IsGlobal => Bind is STB_GLOBAL or STB_WEAK;
 }
@@ -127,7 +128,7 @@ internal sealed class ElfFile
             if (shndx >= shnum && shndx < ElfSymbol.SHN_LORESERVE)
                 throw new ElfFormatException(o + 6, $"symbol {i}: a section index below {shnum}, got {shndx}");
             string name = nameOff == 0 ? "" : ReadString(strings, nameOff, strtab.Offset, o, $"symbol {i} name");
-            symbols[i] = new ElfSymbol(i, name, s[o + 4], shndx, U64(s, o + 8), U64(s, o + 16), o);
+            symbols[i] = new ElfSymbol(i, name, s[o + 4], shndx, U64(s, o + 8), U64(s, o + 16), o) { Other = s[o + 5] };
         }
         return new ElfFile(data, sections, symbols, symtab);
     }

@@ -77,6 +77,7 @@ public static class ElfReader
         private uint _version;
         private BtfSpec? _btf;
         private ReadOnlyMemory<byte> _btfExt;
+        private bool _hasBtfExt;
 
         public CollectionSpec Run()
         {
@@ -111,6 +112,7 @@ public static class ElfReader
                         continue;
                     case ".BTF.ext":
                         _btfExt = elf.SectionMemory(sec);
+                        _hasBtfExt = true;
                         continue;
                     case ".struct_ops" or ".struct_ops.link":
                         throw new ElfFormatException(sec.HeaderOffset, $"section '{sec.Name}': struct_ops maps are not supported yet");
@@ -161,11 +163,32 @@ public static class ElfReader
                 Programs = _spec.Programs,
                 Variables = _spec.Variables,
                 Btf = _btf,
-                BtfExt = _btfExt,
+                BtfExt = _hasBtfExt && _btf is not null ? BtfExt.Parse(_btfExt, _btf) : null,
+                SectionSizes = SectionSizes(),
+                VariableSymbols = VariableSymbols(),
                 License = _license,
                 KernelVersion = _version,
                 Name = objectName,
             };
+        }
+
+        private Dictionary<string, uint> SectionSizes()
+        {
+            var sizes = new Dictionary<string, uint>(StringComparer.Ordinal);
+            foreach (var sec in elf.Sections)
+                if (sec.Index != 0) sizes.TryAdd(sec.Name, (uint)sec.Size);
+            return sizes;
+        }
+
+        private Dictionary<string, BtfVariableSymbol> VariableSymbols()
+        {
+            var symbols = new Dictionary<string, BtfVariableSymbol>(StringComparer.Ordinal);
+            foreach (var sym in elf.Symbols)
+            {
+                if (sym.Type != ElfSymbol.STT_OBJECT || sym.Name.Length == 0 || !sym.IsGlobal) continue;
+                symbols.TryAdd(sym.Name, new BtfVariableSymbol((uint)sym.Value, Hidden: (sym.Other & 3) == 2)); // STV_HIDDEN
+            }
+            return symbols;
         }
 
         private void CollectFunctions()
@@ -432,6 +455,8 @@ public static class ElfReader
                 Flags = MapFlags.Mmapable | (rodata ? MapFlags.ReadOnlyProg : MapFlags.None),
                 Freeze = rodata,
             };
+            // The kernel accepts a keyless BTF description of a global data map: its DATASEC as the value type.
+            if (_btf is not null && _btf.TryTypeByName(sec.Name, BtfKind.Datasec, out var datasec)) map.BtfValueTypeId = datasec.Id;
             if (sec.Type != ElfSection.SHT_NOBITS)
                 map.Contents = [new MapEntry { Key = new byte[4], Value = elf.SectionData(sec).ToArray() }];
             AddMap(sec.Name, map, sec.HeaderOffset);

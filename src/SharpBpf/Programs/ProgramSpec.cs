@@ -64,6 +64,17 @@ public sealed record class ProgramSpec
     /// <summary>Network interface to offload the program to (0: host).</summary>
     public uint IfIndex { get; set; }
 
+    /// <summary>fd of the loaded object BTF (<c>prog_btf_fd</c>) that <see cref="FuncInfos"/> and
+    /// <see cref="LineInfos"/> refer to; 0 for none. Set by <see cref="SharpBpf.BpfCollection"/>.</summary>
+    public int BtfFd { get; set; }
+
+    /// <summary>BTF function info, one record per function at its first instruction (needs <see cref="BtfFd"/>;
+    /// required by the kernel for programs with callbacks or global functions).</summary>
+    public Btf.BpfFuncInfo[] FuncInfos { get; set; } = [];
+
+    /// <summary>BTF line info (source lines for the verifier log and dumps; needs <see cref="BtfFd"/>).</summary>
+    public Btf.BpfLineInfo[] LineInfos { get; set; } = [];
+
     /// <summary>The ELF section the program came from ("xdp", "kprobe/do_unlinkat" ...), empty otherwise.</summary>
     public string SectionName { get; set; } = "";
 
@@ -89,6 +100,8 @@ public sealed record class ProgramSpec
         Instructions = (Instruction[])Instructions.Clone(),
         MapReferences = [.. MapReferences],
         Functions = [.. Functions],
+        FuncInfos = (Btf.BpfFuncInfo[])FuncInfos.Clone(),
+        LineInfos = (Btf.BpfLineInfo[])LineInfos.Clone(),
     };
 
     /// <inheritdoc/>

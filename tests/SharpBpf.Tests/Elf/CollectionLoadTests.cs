@@ -22,7 +22,7 @@ public class CollectionLoadTests
 
     /// <summary>Programs that need the object's BTF loaded with them (bpf_spin_lock values, callbacks need
     /// func_info); collection loading does not pass BTF yet.</summary>
-    private static readonly HashSet<string> NeedBtf = ["spin_lock_prog", "callbacks"];
+    private static readonly HashSet<string> NeedBtf = [];
 
     [Theory]
     [MemberData(nameof(TestData.ObjectNames), MemberType = typeof(TestData))]
@@ -194,6 +194,11 @@ public class CollectionLoadTests
             Assert.Equal(77ul, U64(c.Maps["inner_b"], 0));
             Assert.Equal(0ul, U64(c.Maps["inner_a"], 0));
         }
+        using (var c = BpfCollection.LoadFile(TestData.PathOf("callbacks.bpf.o")))
+        {
+            c.Maps["numbers"].Update(BitConverter.GetBytes(3u), BitConverter.GetBytes(1000ul));
+            Assert.Equal(1045u, RunSyscall(c, "callbacks")); // 0+1+...+9 from bpf_loop, + the map values
+        }
         using (var c = BpfCollection.LoadFile(TestData.PathOf("strings.bpf.o")))
             Assert.Equal(131u, RunSyscall(c, "strings_prog"));
         var attrs = TestData.Spec("map_attrs.bpf.o");
@@ -341,5 +346,42 @@ public class CollectionLoadTests
         e = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(spec));
         // Resolution succeeded: the refusal now comes from the kernel (EPERM here), not from a missing target.
         Assert.IsAssignableFrom<BpfException>(e.InnerException);
+    }
+}
+
+[Collection(KernelCollection.Name)]
+public class CollectionBtfTests
+{
+    [Fact]
+    public void ObjectBtfIsLoadedAndPassedWithMapsAndPrograms()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var c = BpfCollection.LoadFile(TestData.PathOf("subprograms.bpf.o"));
+        Assert.NotNull(c.Btf);
+        Assert.Empty(c.Warnings);
+        uint btfId = c.Btf.GetInfo().Id;
+        Assert.All(c.Programs.Values, p => Assert.Equal(btfId, p.GetInfo().BtfId));
+        // A global function is verified on its own, which needs func_info: the load proves it was passed.
+        Assert.Equal(2u, c.Programs["sub_xdp"].TestRun(Frames.Udp4(1)).ReturnValue);
+
+        using var spin = BpfCollection.LoadFile(TestData.PathOf("spin_lock.bpf.o"));
+        Assert.Empty(spin.Warnings);
+        Assert.Equal(0u, spin.Programs["spin_lock_prog"].TestRun(Frames.Udp4(1)).ReturnValue);
+        Span<byte> value = stackalloc byte[16];
+        spin.Maps["counter"].Lookup(new byte[4], value);
+        Assert.Equal(1ul, BitConverter.ToUInt64(value[8..]));
+    }
+
+    [Fact]
+    public void ProgramWithoutFunctionPlacementsLoadsWithoutLineInfo()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        var spec = TestData.Spec("xdp_pass.bpf.o");
+        var p = spec.Programs["xdp_pass"];
+        p.Functions = []; // as if the user had replaced the instructions: no placement to map .BTF.ext records to
+        using var c = BpfCollection.Load(spec);
+        Assert.Equal(2u, c.Programs["xdp_pass"].TestRun(Frames.Udp4(1)).ReturnValue);
     }
 }
