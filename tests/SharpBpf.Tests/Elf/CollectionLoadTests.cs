@@ -30,11 +30,20 @@ public class CollectionLoadTests
     {
         KernelTest.Require();
         using var leak = new FdLeakCheck();
+        using var pins = new PinDirectory();
+        var options = new CollectionLoadOptions { PinPath = pins.Path };
         var spec = TestData.Spec(file);
+        if (spec.Programs.TryGetValue("unchecked_read", out var rejected))
+        {
+            var v = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(spec, options));
+            Assert.Equal(("program", "unchecked_read"), (v.Kind, v.Name));
+            Assert.Contains("invalid access to packet", Assert.IsType<BpfVerifierException>(v.InnerException).Log);
+            rejected.AutoLoad = false;
+        }
         foreach (var (name, p) in spec.Programs)
         {
             if (!NeedBtf.Contains(name)) continue;
-            var e = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(spec));
+            var e = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(spec, options));
             Assert.Equal(name, e.Name);
             Assert.Contains("btf", e.Message, StringComparison.OrdinalIgnoreCase);
             p.AutoLoad = false;
@@ -46,13 +55,13 @@ public class CollectionLoadTests
             // Prove the refusal is the known one, then load the rest of the object without it.
             var alone = spec.Copy();
             foreach (var other in alone.Programs.Values) other.AutoLoad = other.Name == name;
-            var e = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(alone));
+            var e = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(alone, options));
             Assert.Equal(("program", name), (e.Kind, e.Name));
             Assert.True(e.InnerException is BpfException { ErrnoName: "EPERM" or "EINVAL" or "ENOTSUPP" or "ESRCH" }, e.ToString());
             p.AutoLoad = false;
             skipped.Add(name);
         }
-        using (var coll = BpfCollection.Load(spec))
+        using (var coll = BpfCollection.Load(spec, options))
         {
             Assert.Equal(spec.Programs.Values.Where(p => p.AutoLoad).Select(p => p.Name).Order(), coll.Programs.Keys.Order());
             Assert.Equal(spec.Maps.Keys.Order(), coll.Maps.Keys.Order());
@@ -383,5 +392,23 @@ public class CollectionBtfTests
         p.Functions = []; // as if the user had replaced the instructions: no placement to map .BTF.ext records to
         using var c = BpfCollection.Load(spec);
         Assert.Equal(2u, c.Programs["xdp_pass"].TestRun(Frames.Udp4(1)).ReturnValue);
+    }
+}
+
+/// <summary>A fresh bpffs directory for pins, emptied and removed on dispose.</summary>
+internal sealed class PinDirectory : IDisposable
+{
+    public PinDirectory()
+    {
+        Path = System.IO.Path.Combine(Pinning.BpfFs.DefaultPath, "sharpbpf-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public void Dispose()
+    {
+        foreach (var f in Directory.GetFiles(Path)) File.Delete(f);
+        Directory.Delete(Path);
     }
 }
