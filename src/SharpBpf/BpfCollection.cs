@@ -200,7 +200,9 @@ public sealed class BpfCollection : IDisposable
                 catch (IOException) { }
             }
             if (e is CollectionLoadException) throw;
-            throw new CollectionLoadException("collection", spec.Name, e.Message, e);
+            if (e is BpfException or ArgumentException or BtfFormatException or IOException or NotSupportedByKernelException or KeyNotFoundException)
+                throw new CollectionLoadException("collection", spec.Name, e.Message, e);
+            throw;
         }
     }
 
