@@ -84,8 +84,14 @@ public class CollectionMutationTests(ITestOutputHelper output)
         output.WriteLine($"{Mutants} mutants in {sw.Elapsed.TotalSeconds:F1} s: {parseErrors} parse errors, {loadErrors} load errors, {loaded} loaded, {tooBig} skipped (maps over 64 MiB)");
         Assert.True(loadErrors > 20, $"only {loadErrors} load failures: the mutations do not reach the kernel");
         Assert.True(loaded > 100, $"only {loaded} mutants loaded");
-        var leftMaps = BpfMap.EnumerateIds().Where(id => id > maxMap).Select(NameOfMap).Where(n => n is not null && names.Contains(n)).ToList();
-        var leftProgs = BpfProgram.EnumerateIds().Where(id => id > maxProg).Select(NameOfProgram).Where(n => n is not null && names.Contains(n)).ToList();
+        // Programs drop their map references after an RCU grace period: give the kernel a moment to free them.
+        List<string?> leftMaps = [], leftProgs = [];
+        for (var wait = Stopwatch.StartNew(); wait.Elapsed < TimeSpan.FromSeconds(10); Thread.Sleep(100))
+        {
+            leftMaps = BpfMap.EnumerateIds().Where(id => id > maxMap).Select(NameOfMap).Where(n => n is not null && names.Contains(n)).ToList();
+            leftProgs = BpfProgram.EnumerateIds().Where(id => id > maxProg).Select(NameOfProgram).Where(n => n is not null && names.Contains(n)).ToList();
+            if (leftMaps.Count == 0 && leftProgs.Count == 0) break;
+        }
         Assert.True(leftMaps.Count == 0, "maps left behind: " + string.Join(", ", leftMaps));
         Assert.True(leftProgs.Count == 0, "programs left behind: " + string.Join(", ", leftProgs));
     }
