@@ -16,6 +16,7 @@ public static class Cli
         root.Subcommands.Add(FeaturesCommand.Build());
         root.Subcommands.Add(ProgCommands.Build());
         root.Subcommands.Add(MapCommands.Build());
+        root.Subcommands.Add(BtfCommands.Build());
         return root;
     }
 
