@@ -85,6 +85,19 @@ public class BtfCommandTests
     }
 
     [Fact]
+    public void DumpFormatCPrintsDeclarations()
+    {
+        KernelTest.Require();
+        var ours = CliRunner.Run("btf", "dump", "file", TestObject("ext.bpf.o"), "--format", "c");
+        Assert.Equal(0, ours.ExitCode);
+        Assert.Contains("struct task_like {\n\tint pid;\n\tlong flags;\n};", ours.Stdout);
+        Assert.Contains("typedef unsigned int __u32;", ours.Stdout);
+        Assert.StartsWith("#ifndef __VMLINUX_H__", ours.Stdout);
+        var bad = CliRunner.Run("btf", "dump", "file", TestObject("ext.bpf.o"), "--format", "json");
+        Assert.Equal(2, bad.ExitCode);
+    }
+
+    [Fact]
     public void BadInputGivesOneLineErrors()
     {
         KernelTest.Require();

@@ -23,8 +23,8 @@ internal static class BtfCommands
         var source = new Argument<string>("source") { Description = "'id' or 'file'" };
         source.AcceptOnlyFromAmong("id", "file");
         var what = new Argument<string>("what") { Description = "a BTF id (see 'btf list') or a path: raw BTF (/sys/kernel/btf/vmlinux) or an ELF object with a .BTF section" };
-        var format = new Option<string>("--format", "-f") { Description = "raw: one entry per type like 'bpftool btf dump ... format raw'", DefaultValueFactory = _ => "raw" };
-        format.AcceptOnlyFromAmong("raw");
+        var format = new Option<string>("--format", "-f") { Description = "raw: one entry per type like 'bpftool btf dump ... format raw'; c: C declarations (a vmlinux.h)", DefaultValueFactory = _ => "raw" };
+        format.AcceptOnlyFromAmong("raw", "c");
         var dump = new Command("dump", "Print the types of a BTF object or file") { source, what, format };
         dump.SetAction(p => Dump(p.GetValue(source)!, p.GetValue(what)!, p.GetValue(format)!));
         btf.Subcommands.Add(dump);
@@ -128,8 +128,8 @@ internal static class BtfCommands
             var bytes = File.ReadAllBytes(what);
             spec = Parse(IsElf(bytes) ? ElfBtfSection(bytes, what) : bytes, what);
         }
-        var writer = Output.Writer;
-        BtfDump.WriteRaw(spec, writer);
+        if (format == "c") BtfCDump.Write(spec, Output.Writer);
+        else BtfDump.WriteRaw(spec, Output.Writer);
         return 0;
     }
 
