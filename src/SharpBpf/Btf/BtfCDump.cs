@@ -7,8 +7,8 @@ namespace SharpBpf.Btf;
 /// Writes BTF as C declarations, like <c>bpftool btf dump file X format c</c> (a <c>vmlinux.h</c>): forward
 /// declarations of every named struct/union, then named enums, then typedefs, structs and unions in an order where
 /// everything used by value is defined first (anonymous types inline). Names that clash (duplicate types, enumerators
-/// shared by several enums) get libbpf's <c>___N</c> suffix. Member offsets follow C's natural layout: no padding or
-/// packed attributes are emitted, so the header is meant for CO-RE (<c>preserve_access_index</c>) use.
+/// shared by several enums) get libbpf's <c>___N</c> suffix. Member offsets and sizes match the BTF: gaps become anonymous
+/// <c>long: N</c> bitfields and structs that need it get <c>__attribute__((packed))</c>.
 /// </summary>
 public sealed class BtfCDump
 {
@@ -236,14 +236,118 @@ public sealed class BtfCDump
         sb.Append(c is BtfUnion ? "union" : "struct");
         if (c.Name.Length > 0) sb.Append(' ').Append(NameOf(c));
         sb.Append(" {\n");
+        bool packed = IsPacked(c);
+        long cur = 0; // bits laid out so far (structs)
         foreach (var m in c.Members)
         {
+            if (c is BtfStruct)
+            {
+                long natural = Place(m, cur, packed);
+                if (natural < m.BitOffset) Pad(sb, cur, m.BitOffset, level + 1);
+            }
             sb.Append(Indent(level + 1)).Append(Decl(m.TypeId, m.Name, level + 1));
             if (m.BitfieldSize != 0) sb.Append(": ").Append(m.BitfieldSize.ToString(CultureInfo.InvariantCulture));
             sb.Append(";\n");
+            cur = m.BitOffset + (m.BitfieldSize != 0 ? m.BitfieldSize : SafeSize(m.TypeId) * 8);
+        }
+        if (c is BtfStruct && cur < (long)c.Size * 8)
+        {
+            long align = packed ? 1 : AlignOf(c.Id, 0);
+            if (AlignUp(cur, align * 8) < (long)c.Size * 8) Pad(sb, cur, (long)c.Size * 8, level + 1);
         }
         sb.Append(Indent(level)).Append('}');
+        if (packed) sb.Append(" __attribute__((packed))");
         return sb.ToString();
+    }
+
+    private static long AlignUp(long v, long a) => a <= 1 ? v : (v + a - 1) / a * a;
+
+    private long SafeSize(uint id)
+    {
+        try
+        {
+            return _spec.SizeOf(_spec.TypeById(id));
+        }
+        catch (ArgumentException)
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>Where C would put the member after <paramref name="cur"/> bits (natural or packed layout).</summary>
+    private long Place(BtfMember m, long cur, bool packed)
+    {
+        if (m.BitfieldSize != 0)
+        {
+            if (packed) return cur;
+            long unit = Math.Max(1, SafeSize(m.TypeId)) * 8;
+            return cur / unit == (cur + m.BitfieldSize - 1) / unit ? cur : AlignUp(cur, unit);
+        }
+        return AlignUp(cur, (packed ? 1 : AlignOf(m.TypeId, 0)) * 8);
+    }
+
+    /// <summary>Whether the natural layout would place some member after its real offset or overshoot the size.</summary>
+    private bool IsPacked(BtfComposite c)
+    {
+        if (c is BtfUnion)
+        {
+            long max = 0;
+            foreach (var m in c.Members) max = Math.Max(max, SafeSize(m.TypeId));
+            return AlignUp(max, RawAlign(c, 0)) > c.Size;
+        }
+        long cur = 0;
+        foreach (var m in c.Members)
+        {
+            if (Place(m, cur, false) > m.BitOffset) return true;
+            cur = m.BitOffset + (m.BitfieldSize != 0 ? m.BitfieldSize : SafeSize(m.TypeId) * 8);
+        }
+        return c.Size % RawAlign(c, 0) != 0;
+    }
+
+    /// <summary>Natural alignment in bytes.</summary>
+    private long AlignOf(uint id, int depth)
+    {
+        if (depth > 64) return 1;
+        var t = _spec.TypeById(id);
+        switch (t)
+        {
+            case BtfInt i: return Math.Min(Math.Max(i.Size, 1u), 8u);
+            case BtfFloat f: return Math.Min(Math.Max(f.Size, 1u), 8u);
+            case BtfEnum e: return Math.Min(Math.Max(e.Size, 1u), 8u);
+            case BtfPointer: return 8;
+            case BtfArray a: return AlignOf(a.ElementTypeId, depth + 1);
+            case BtfReference r: return AlignOf(r.TypeId, depth + 1);
+            case BtfComposite c:
+            {
+                if (_alignCache.TryGetValue(c.Id, out long cached)) return cached;
+                long align = IsPacked(c) ? 1 : RawAlign(c, depth);
+                _alignCache[c.Id] = align;
+                return align;
+            }
+            default: return 1;
+        }
+    }
+
+    private readonly Dictionary<uint, long> _alignCache = [];
+
+    /// <summary>Alignment of a struct/union from its members, ignoring packing.</summary>
+    private long RawAlign(BtfComposite c, int depth)
+    {
+        long align = 1;
+        foreach (var m in c.Members) align = Math.Max(align, AlignOf(m.TypeId, depth + 1));
+        return align;
+    }
+
+    /// <summary>Anonymous bitfields covering bits [from, to), in 64-bit storage units like libbpf.</summary>
+    private static void Pad(StringBuilder sb, long from, long to, int level)
+    {
+        while (from < to)
+        {
+            long room = 64 - from % 64;
+            long w = Math.Min(room, to - from);
+            sb.Append(Indent(level)).Append("long: ").Append(w.ToString(CultureInfo.InvariantCulture)).Append(";\n");
+            from += w;
+        }
     }
 
     private string EnumBody(BtfEnum e, Dictionary<string, int>? enumerators, int level)
@@ -269,6 +373,7 @@ public sealed class BtfCDump
             sb.Append(",\n");
         }
         sb.Append(Indent(level)).Append('}');
+        if (e.Size < 4) sb.Append(" __attribute__((packed))"); // a 1- or 2-byte enum, as the kernel declares it
         return sb.ToString();
     }
 

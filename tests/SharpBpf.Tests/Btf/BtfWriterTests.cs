@@ -216,6 +216,22 @@ public class BtfCDumpTests
             // -Werror: not even a warning (duplicate qualifiers, incomplete types, redefinitions)
             Tool.Run("clang-14", "-target", "bpf", "-fsyntax-only", "-Werror", header);
 
+            // Layouts match the kernel's: cacheline-aligned, packed, packed bitfields, 1-byte enums, holes.
+            string sizes = Path.Combine(dir, "sizes.c");
+            var asserts = new System.Text.StringBuilder("#include \"vmlinux.h\"\n");
+            foreach (string name in new[] { "task_struct", "mm_struct", "inode", "orc_entry", "bvec_iter", "blk_integrity",
+                         "sk_buff", "bpf_prog_info", "xdp_md", "request_queue", "zone", "net" })
+            {
+                if (!spec.TryTypeByName(name, BtfKind.Struct, out var st)) continue;
+                long size = spec.SizeOf(st);
+                asserts.Append($"_Static_assert(sizeof(struct {name}) == {size}, \"{name}\");\n");
+                foreach (var m in ((BtfStruct)st).Members)
+                    if (m.Name.Length > 0 && m.BitfieldSize == 0)
+                        asserts.Append($"_Static_assert(__builtin_offsetof(struct {name}, {m.Name}) == {m.BitOffset / 8}, \"{name}.{m.Name}\");\n");
+            }
+            File.WriteAllText(sizes, asserts.ToString());
+            Tool.Run("clang-14", "-target", "bpf", "-fsyntax-only", "-Werror", "-I", dir, sizes);
+
             string prog = Path.Combine(dir, "core.bpf.c");
             File.WriteAllText(prog, """
                 #include "vmlinux.h"
