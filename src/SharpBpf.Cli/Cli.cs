@@ -17,6 +17,7 @@ public static class Cli
         root.Subcommands.Add(ProgCommands.Build());
         root.Subcommands.Add(MapCommands.Build());
         root.Subcommands.Add(ObjCommands.Build());
+        root.Subcommands.Add(BtfCommands.Build());
         return root;
     }
 

@@ -196,3 +196,87 @@ public class BtfWriterTests
         Assert.Equal(BtfFuncLinkage.Static, w.ToSpec().TypeByName<BtfFunc>("f").Linkage);
     }
 }
+
+/// <summary>The C dump of vmlinux compiles with clang-14 and serves as vmlinux.h for a CO-RE program.</summary>
+public class BtfCDumpTests
+{
+    [Fact]
+    public void VmlinuxHeaderCompilesAndBuildsACoreProgram()
+    {
+        var spec = BtfSpec.Parse(KernelBtfBlob.Copy());
+        Tool.Require("clang-14");
+        string dir = Directory.CreateTempSubdirectory("sharpbpf-vmlinux-").FullName;
+        try
+        {
+            string header = Path.Combine(dir, "vmlinux.h");
+            using (var w = new StreamWriter(header)) BtfCDump.Write(spec, w);
+            var text = File.ReadAllText(header);
+            Assert.Contains("struct task_struct {", text);
+            Assert.Contains("typedef int (*", text); // function pointer typedefs
+            // -Werror: not even a warning (duplicate qualifiers, incomplete types, redefinitions)
+            Tool.Run("clang-14", "-target", "bpf", "-fsyntax-only", "-Werror", header);
+
+            // Layouts match the kernel's: cacheline-aligned, packed, packed bitfields, 1-byte enums, holes.
+            string sizes = Path.Combine(dir, "sizes.c");
+            var asserts = new System.Text.StringBuilder("#include \"vmlinux.h\"\n");
+            foreach (string name in new[] { "task_struct", "mm_struct", "inode", "orc_entry", "bvec_iter", "blk_integrity",
+                         "sk_buff", "bpf_prog_info", "xdp_md", "request_queue", "zone", "net" })
+            {
+                if (!spec.TryTypeByName(name, BtfKind.Struct, out var st)) continue;
+                long size = spec.SizeOf(st);
+                asserts.Append($"_Static_assert(sizeof(struct {name}) == {size}, \"{name}\");\n");
+                foreach (var m in ((BtfStruct)st).Members)
+                    if (m.Name.Length > 0 && m.BitfieldSize == 0)
+                        asserts.Append($"_Static_assert(__builtin_offsetof(struct {name}, {m.Name}) == {m.BitOffset / 8}, \"{name}.{m.Name}\");\n");
+            }
+            File.WriteAllText(sizes, asserts.ToString());
+            Tool.Run("clang-14", "-target", "bpf", "-fsyntax-only", "-Werror", "-I", dir, sizes);
+
+            string prog = Path.Combine(dir, "core.bpf.c");
+            File.WriteAllText(prog, """
+                #include "vmlinux.h"
+                #include <bpf/bpf_helpers.h>
+                #include <bpf/bpf_core_read.h>
+                SEC("tp_btf/sched_switch")
+                int on_switch(u64 *ctx)
+                {
+                    struct task_struct *t = (void *)bpf_get_current_task();
+                    return BPF_CORE_READ(t, real_parent, tgid) + bpf_core_field_exists(t->pid);
+                }
+                char LICENSE[] SEC("license") = "GPL";
+                """);
+            string obj = Path.Combine(dir, "core.bpf.o");
+            Tool.Run("clang-14", "-target", "bpf", "-O2", "-g", "-Werror", "-I", dir, "-c", prog, "-o", obj);
+            var elf = File.ReadAllBytes(obj);
+            var btf = BtfSpec.Parse(TestObjects.Section(elf, ".BTF")!);
+            var ext = BtfExt.Parse(TestObjects.Section(elf, ".BTF.ext")!, btf);
+            var relos = ext.GetSection("tp_btf/sched_switch").CoreRelocations;
+            Assert.Contains(relos, r => btf.TypeById(r.TypeId).Name == "task_struct" && r.Kind == BtfCoreRelocationKind.FieldExists);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void EveryKindDumpsToCompilableC()
+    {
+        var spec = BtfWriterTests.EveryKind().ToSpec();
+        Tool.Require("clang-14");
+        string file = Path.Combine(Path.GetTempPath(), $"sharpbpf-everykind-{Environment.ProcessId}.h");
+        try
+        {
+            using (var w = new StreamWriter(file)) BtfCDump.Write(spec, w);
+            var text = File.ReadAllText(file);
+            Assert.Contains("struct s {\n\tint a: 3;\n\tint b;\n};", text);
+            Assert.Contains("BIG = 18446744073709551614ULL,", text);
+            Assert.Contains("NEG = -5,", text);
+            Tool.Run("clang-14", "-target", "bpf", "-fsyntax-only", "-Werror", file);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
