@@ -5,3 +5,4 @@ cd "$(dirname "$0")"
 mkdir -p build
 cc -O2 -g -shared -fPIC -Wall -Werror -o build/libmapbench.so mapbench.c -lbpf
 echo "built $(pwd)/build/libmapbench.so"
+cc -O2 -g -shared -fPIC -Wall -Werror -o build/libbtfbench.so btfbench.c -lbpf && echo "built $(pwd)/build/libbtfbench.so"

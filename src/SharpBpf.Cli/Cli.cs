@@ -19,6 +19,8 @@ public static class Cli
         root.Subcommands.Add(AsmCommands.BuildAsm());
         root.Subcommands.Add(AsmCommands.BuildDisasm());
         root.Subcommands.Add(ConformanceCommand.Build());
+        root.Subcommands.Add(ObjCommands.Build());
+        root.Subcommands.Add(BtfCommands.Build());
         return root;
     }
 

@@ -25,6 +25,7 @@ internal static class ProgCommands
         var show = new Command("show", "Show one program") { showId, showJson };
         show.SetAction(p => Show(p.GetValue(showId), p.GetValue(showJson)));
         prog.Subcommands.Add(show);
+        prog.Subcommands.Add(ProgLoadCommand.Build());
         return prog;
     }
 

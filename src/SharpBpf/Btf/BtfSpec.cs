@@ -118,10 +118,8 @@ public sealed class BtfSpec
         if (span[stringsStart + stringsLength - 1] != 0)
             throw new BtfFormatException(stringsStart + stringsLength - 1, "a string section ending with a NUL byte");
 
-        var offsets = IndexTypes(span, typesStart, typesEnd, stringsLength, bigEndian);
-        var btf = new BtfSpec(data, bigEndian, typesStart, typesEnd, stringsStart, stringsLength, offsets);
-        btf.ValidateReferences();
-        return btf;
+        var offsets = IndexAndValidate(span, typesStart, typesEnd, stringsLength, bigEndian);
+        return new BtfSpec(data, bigEndian, typesStart, typesEnd, stringsStart, stringsLength, offsets);
     }
 
     private static uint U32(ReadOnlySpan<byte> span, int offset, bool bigEndian) =>
@@ -130,7 +128,7 @@ public sealed class BtfSpec
     private uint U32(int offset) => U32(_data.Span, offset, _bigEndian);
 
     /// <summary>Length of the kind-specific data following a type record's 12-byte header.</summary>
-    private static int ExtraLength(BtfKind kind, int vlen) => kind switch
+    internal static int ExtraLength(BtfKind kind, int vlen) => kind switch
     {
         BtfKind.Int => 4,
         BtfKind.Array => 12,
@@ -145,47 +143,41 @@ public sealed class BtfSpec
     };
 
 
-    private static int[] IndexTypes(ReadOnlySpan<byte> span, int start, int end, int stringsLength, bool bigEndian)
+    /// <summary>
+    /// One pass over the type section: record offsets, kinds, record sizes, name and member string offsets, int
+    /// encodings, and the largest referenced type id (checked against the type count once it is known), so that
+    /// materialising a type later never fails.
+    /// </summary>
+    private static int[] IndexAndValidate(ReadOnlySpan<byte> span, int start, int end, int stringsLength, bool bigEndian)
     {
-        var offsets = new List<int>();
+        var offsets = new int[Math.Max(16, (end - start) / 24)];
+        int count = 0;
+        uint maxRef = 0;
+        int maxRefAt = -1;
         int pos = start;
         while (pos < end)
         {
+            uint id = (uint)count + 1;
             if (end - pos < TypeHeaderSize)
-                throw new BtfFormatException(pos, $"a {TypeHeaderSize}-byte type record for type id {offsets.Count + 1}, {end - pos} bytes left in the type section");
+                throw new BtfFormatException(pos, $"a {TypeHeaderSize}-byte type record for type id {id}, {end - pos} bytes left in the type section");
             uint nameOff = U32(span, pos, bigEndian);
             uint info = U32(span, pos + 4, bigEndian);
+            uint sizeOrType = U32(span, pos + 8, bigEndian);
             var kind = (BtfKind)((info >> 24) & 0x1f);
             int vlen = (int)(info & 0xffff);
             if (kind == BtfKind.Void || kind > BtfKind.Enum64)
-                throw new BtfFormatException(pos + 4, $"a known kind (1..{(int)BtfKind.Enum64}) for type id {offsets.Count + 1}, got {(int)kind}");
+                throw new BtfFormatException(pos + 4, $"a known kind (1..{(int)BtfKind.Enum64}) for type id {id}, got {(int)kind}");
             if (nameOff >= stringsLength)
-                throw new BtfFormatException(pos, $"a name offset below the string section size {stringsLength} for type id {offsets.Count + 1}, got {nameOff}");
-            int extra = ExtraLength(kind, vlen);
-            if (extra > end - pos - TypeHeaderSize)
-                throw new BtfFormatException(pos, $"{TypeHeaderSize + extra} bytes for type id {offsets.Count + 1} ({kind} with vlen {vlen}), {end - pos} bytes left in the type section");
-            offsets.Add(pos);
-            pos += TypeHeaderSize + extra;
-        }
-        return offsets.ToArray();
-    }
-
-    /// <summary>Checks every string offset and type id the records contain, so that materialising never fails.</summary>
-    private void ValidateReferences()
-    {
-        for (int i = 0; i < _offsets.Length; i++)
-        {
-            int pos = _offsets[i];
-            uint info = U32(pos + 4);
-            var kind = (BtfKind)((info >> 24) & 0x1f);
-            int vlen = (int)(info & 0xffff);
-            uint sizeOrType = U32(pos + 8);
+                throw new BtfFormatException(pos, $"a name offset below the string section size {stringsLength} for type id {id}, got {nameOff}");
+            int extraLen = ExtraLength(kind, vlen);
+            if (extraLen > end - pos - TypeHeaderSize)
+                throw new BtfFormatException(pos, $"{TypeHeaderSize + extraLen} bytes for type id {id} ({kind} with vlen {vlen}), {end - pos} bytes left in the type section");
             int extra = pos + TypeHeaderSize;
             switch (kind)
             {
                 case BtfKind.Int:
                 {
-                    uint enc = U32(extra);
+                    uint enc = U32(span, extra, bigEndian);
                     int bits = (int)(enc & 0xff), off = (int)((enc >> 16) & 0xff);
                     if (bits == 0 || bits > 128 || off + bits > 128 || sizeOrType is not (1 or 2 or 4 or 8 or 16) || off + bits > sizeOrType * 8)
                         throw new BtfFormatException(extra, $"an int encoding with 1..128 bits fitting size {sizeOrType}, got {bits} bits at bit {off}");
@@ -193,51 +185,60 @@ public sealed class BtfSpec
                 }
                 case BtfKind.Pointer or BtfKind.Typedef or BtfKind.Volatile or BtfKind.Const or BtfKind.Restrict
                     or BtfKind.TypeTag or BtfKind.Func or BtfKind.Var or BtfKind.DeclTag:
-                    CheckTypeId(sizeOrType, pos + 8);
+                    if (sizeOrType > maxRef) (maxRef, maxRefAt) = (sizeOrType, pos + 8);
                     break;
                 case BtfKind.Array:
-                    CheckTypeId(U32(extra), extra);
-                    CheckTypeId(U32(extra + 4), extra + 4);
+                {
+                    uint e = U32(span, extra, bigEndian), ix = U32(span, extra + 4, bigEndian);
+                    if (e > maxRef) (maxRef, maxRefAt) = (e, extra);
+                    if (ix > maxRef) (maxRef, maxRefAt) = (ix, extra + 4);
                     break;
+                }
                 case BtfKind.Struct or BtfKind.Union:
-                    for (int m = 0; m < vlen; m++)
+                    for (int mp = extra, mend = extra + 12 * vlen; mp < mend; mp += 12)
                     {
-                        int mp = extra + 12 * m;
-                        CheckString(U32(mp), mp);
-                        CheckTypeId(U32(mp + 4), mp + 4);
+                        if (U32(span, mp, bigEndian) >= (uint)stringsLength) ThrowString(span, mp, stringsLength, bigEndian);
+                        uint t = U32(span, mp + 4, bigEndian);
+                        if (t > maxRef) (maxRef, maxRefAt) = (t, mp + 4);
                     }
                     break;
                 case BtfKind.Enum or BtfKind.Enum64:
                 {
                     int rec = kind == BtfKind.Enum ? 8 : 12;
-                    for (int m = 0; m < vlen; m++) CheckString(U32(extra + rec * m), extra + rec * m);
+                    for (int mp = extra, mend = extra + rec * vlen; mp < mend; mp += rec)
+                        if (U32(span, mp, bigEndian) >= (uint)stringsLength) ThrowString(span, mp, stringsLength, bigEndian);
                     break;
                 }
                 case BtfKind.FuncProto:
-                    CheckTypeId(sizeOrType, pos + 8);
-                    for (int m = 0; m < vlen; m++)
+                    if (sizeOrType > maxRef) (maxRef, maxRefAt) = (sizeOrType, pos + 8);
+                    for (int mp = extra, mend = extra + 8 * vlen; mp < mend; mp += 8)
                     {
-                        CheckString(U32(extra + 8 * m), extra + 8 * m);
-                        CheckTypeId(U32(extra + 8 * m + 4), extra + 8 * m + 4);
+                        if (U32(span, mp, bigEndian) >= (uint)stringsLength) ThrowString(span, mp, stringsLength, bigEndian);
+                        uint t = U32(span, mp + 4, bigEndian);
+                        if (t > maxRef) (maxRef, maxRefAt) = (t, mp + 4);
                     }
                     break;
                 case BtfKind.Datasec:
-                    for (int m = 0; m < vlen; m++) CheckTypeId(U32(extra + 12 * m), extra + 12 * m);
+                    for (int mp = extra, mend = extra + 12 * vlen; mp < mend; mp += 12)
+                    {
+                        uint t = U32(span, mp, bigEndian);
+                        if (t > maxRef) (maxRef, maxRefAt) = (t, mp);
+                    }
                     break;
             }
+            if (count == offsets.Length) Array.Resize(ref offsets, offsets.Length * 2);
+            offsets[count++] = pos;
+            pos = extra + extraLen;
         }
+        if (maxRef > (uint)count) throw new BtfFormatException(maxRefAt, $"a type id at most {count}, got {maxRef}");
+        return count == offsets.Length ? offsets : offsets[..count];
     }
 
-    private void CheckTypeId(uint id, int at)
-    {
-        if (id > MaxTypeId) throw new BtfFormatException(at, $"a type id at most {MaxTypeId}, got {id}");
-    }
+    private static void ThrowString(ReadOnlySpan<byte> span, int at, int stringsLength, bool bigEndian) =>
+        throw new BtfFormatException(at, $"a string offset below the string section size {stringsLength}, got {U32(span, at, bigEndian)}");
 
-    private void CheckString(uint offset, int at)
-    {
-        if (offset - _firstStringOffset >= (uint)_stringsLength)
-            throw new BtfFormatException(at, $"a string offset below the string section size {_stringsLength}, got {offset}");
-    }
+    /// <summary>Whether <paramref name="offset"/> is inside the string section.</summary>
+    public bool IsValidStringOffset(uint offset) => offset - _firstStringOffset < (uint)_stringsLength;
 
     /// <summary>The NUL-terminated string at <paramref name="offset"/> in the string section.</summary>
     /// <exception cref="BtfFormatException">The offset is outside the string section.</exception>
@@ -487,6 +488,12 @@ public sealed class BtfSpec
 
     /// <summary>Absolute offset of a type's record in <see cref="RawData"/> (-1 for void).</summary>
     internal int RecordOffset(BtfType type) => type.Id == 0 || type.Id > MaxTypeId ? -1 : _offsets[type.Id - _firstTypeId];
+
+    /// <summary>Absolute record offsets in <see cref="RawData"/>, index 0 = type id 1 (for the writer).</summary>
+    internal ReadOnlySpan<int> RecordOffsets => _offsets;
+
+    /// <summary>Range of the string section in <see cref="RawData"/>.</summary>
+    internal (int Start, int Length) StringSection => (_stringsStart, _stringsLength);
 
     /// <summary>Range of the type section in <see cref="RawData"/> (for tests and dumps).</summary>
     internal (int Start, int End) TypeSection => (_typesStart, _typesEnd);

@@ -63,8 +63,12 @@ public sealed unsafe partial class BpfProgram : BpfObject
             throw new ArgumentException($"program '{spec.Name}': the license string contains NUL", nameof(spec));
 
         byte[] license = Encoding.UTF8.GetBytes(spec.License + "\0");
+        var funcInfos = spec.FuncInfos ?? [];
+        var lineInfos = spec.LineInfos ?? [];
         fixed (Instruction* insns = spec.Instructions)
         fixed (byte* lic = license)
+        fixed (Btf.BpfFuncInfo* funcs = funcInfos)
+        fixed (Btf.BpfLineInfo* lines = lineInfos)
         {
             var attr = new ProgLoadAttr
             {
@@ -78,7 +82,20 @@ public sealed unsafe partial class BpfProgram : BpfObject
                 expected_attach_type = spec.ExpectedAttachType is { } eat ? (uint)eat : 0,
                 attach_btf_id = spec.AttachBtfId,
                 attach_btf_obj_fd = (uint)spec.AttachBtfObjFd,
+                prog_btf_fd = (uint)spec.BtfFd,
             };
+            if (spec.BtfFd > 0 && funcInfos.Length > 0)
+            {
+                attr.func_info_rec_size = (uint)sizeof(Btf.BpfFuncInfo);
+                attr.func_info = (ulong)funcs;
+                attr.func_info_cnt = (uint)funcInfos.Length;
+            }
+            if (spec.BtfFd > 0 && lineInfos.Length > 0)
+            {
+                attr.line_info_rec_size = (uint)sizeof(Btf.BpfLineInfo);
+                attr.line_info = (ulong)lines;
+                attr.line_info_cnt = (uint)lineInfos.Length;
+            }
             ObjectName.Write(spec.Name, attr.prog_name);
 
             string? log = null;

@@ -64,9 +64,64 @@ public sealed record class ProgramSpec
     /// <summary>Network interface to offload the program to (0: host).</summary>
     public uint IfIndex { get; set; }
 
-    /// <summary>A copy that can be edited without touching this one (instructions included).</summary>
-    public ProgramSpec Copy() => this with { Instructions = (Instruction[])Instructions.Clone() };
+    /// <summary>fd of the loaded object BTF (<c>prog_btf_fd</c>) that <see cref="FuncInfos"/> and
+    /// <see cref="LineInfos"/> refer to; 0 for none. Set by <see cref="SharpBpf.BpfCollection"/>.</summary>
+    public int BtfFd { get; set; }
+
+    /// <summary>BTF function info, one record per function at its first instruction (needs <see cref="BtfFd"/>;
+    /// required by the kernel for programs with callbacks or global functions).</summary>
+    public Btf.BpfFuncInfo[] FuncInfos { get; set; } = [];
+
+    /// <summary>BTF line info (source lines for the verifier log and dumps; needs <see cref="BtfFd"/>).</summary>
+    public Btf.BpfLineInfo[] LineInfos { get; set; } = [];
+
+    /// <summary>The ELF section the program came from ("xdp", "kprobe/do_unlinkat" ...), empty otherwise.</summary>
+    public string SectionName { get; set; } = "";
+
+    /// <summary>The attach target named by the section ("do_unlinkat" in "fentry/do_unlinkat"). Editable: for
+    /// fentry/fexit/LSM/iter/tp_btf programs <see cref="SharpBpf.BpfCollection"/> resolves it to
+    /// <see cref="AttachBtfId"/> at load; for kprobes and tracepoints it is used when attaching.</summary>
+    public string? AttachTo { get; set; }
+
+    /// <summary>Whether <see cref="SharpBpf.BpfCollection"/> loads this program (libbpf's autoload). Default true.</summary>
+    public bool AutoLoad { get; set; } = true;
+
+    /// <summary>Instructions that refer to maps of the collection (64-bit immediate loads of a map fd or of an
+    /// address inside a global data map). <see cref="SharpBpf.BpfCollection"/> patches in the map fds.</summary>
+    public List<MapReference> MapReferences { get; set; } = [];
+
+    /// <summary>The functions linked into <see cref="Instructions"/>, in order: the program first, then the
+    /// subprograms it calls (for mapping BTF func_info/line_info).</summary>
+    public List<LinkedFunction> Functions { get; set; } = [];
+
+    /// <summary>A copy that can be edited without touching this one (instructions and references included).</summary>
+    public ProgramSpec Copy() => this with
+    {
+        Instructions = (Instruction[])Instructions.Clone(),
+        MapReferences = [.. MapReferences],
+        Functions = [.. Functions],
+        FuncInfos = (Btf.BpfFuncInfo[])FuncInfos.Clone(),
+        LineInfos = (Btf.BpfLineInfo[])LineInfos.Clone(),
+    };
 
     /// <inheritdoc/>
     public override string ToString() => $"{Type} program '{Name}' ({Instructions.Length} instructions)";
 }
+
+/// <summary>How an instruction refers to a map.</summary>
+public enum MapReferenceKind
+{
+    /// <summary>The map itself: <c>lddw</c> with BPF_PSEUDO_MAP_FD (src 1), the fd in the first immediate.</summary>
+    Map = 1,
+    /// <summary>An address in the map's value: BPF_PSEUDO_MAP_VALUE (src 2), the offset in the second immediate.</summary>
+    Value = 2,
+}
+
+/// <summary>Instruction <paramref name="Instruction"/> (an <c>lddw</c>) loads map <paramref name="MapName"/>
+/// (a key of <see cref="SharpBpf.CollectionSpec.Maps"/>) or an address <paramref name="Offset"/> bytes into its value.</summary>
+public readonly record struct MapReference(int Instruction, string MapName, MapReferenceKind Kind, uint Offset);
+
+/// <summary>A function placed in a linked program: <paramref name="Name"/> from ELF section
+/// <paramref name="SectionName"/> at instruction <paramref name="SectionOffset"/> of that section, now at
+/// <paramref name="Start"/> for <paramref name="Length"/> instructions.</summary>
+public readonly record struct LinkedFunction(string Name, string SectionName, int SectionOffset, int Start, int Length);

@@ -1,0 +1,180 @@
+using System.Buffers.Binary;
+using System.CommandLine;
+using System.Text;
+using SharpBpf.Btf;
+using SharpBpf.Maps;
+using SharpBpf.Programs;
+
+namespace SharpBpf.Cli.Commands;
+
+/// <summary><c>sharpbpf btf list|dump</c>, like <c>bpftool btf</c>.</summary>
+internal static class BtfCommands
+{
+    public static Command Build()
+    {
+        var btf = new Command("btf", "Inspect BTF: kernel BTF objects and BTF in files");
+
+        var json = Common.JsonOption();
+        var list = new Command("list", "List the BTF objects in the kernel (vmlinux, modules, loaded objects)") { json };
+        list.Aliases.Add("ls");
+        list.SetAction(p => List(p.GetValue(json)));
+        btf.Subcommands.Add(list);
+
+        var source = new Argument<string>("source") { Description = "'id' or 'file'" };
+        source.AcceptOnlyFromAmong("id", "file");
+        var what = new Argument<string>("what") { Description = "a BTF id (see 'btf list') or a path: raw BTF (/sys/kernel/btf/vmlinux) or an ELF object with a .BTF section" };
+        var format = new Option<string>("--format", "-f") { Description = "raw: one entry per type like 'bpftool btf dump ... format raw'; c: C declarations (a vmlinux.h)", DefaultValueFactory = _ => "raw" };
+        format.AcceptOnlyFromAmong("raw", "c");
+        var dump = new Command("dump", "Print the types of a BTF object or file") { source, what, format };
+        dump.SetAction(p => Dump(p.GetValue(source)!, p.GetValue(what)!, p.GetValue(format)!));
+        btf.Subcommands.Add(dump);
+        return btf;
+    }
+
+    private sealed record Row(BtfObjectInfo Info, List<uint> Programs, List<uint> Maps);
+
+    private static int List(bool json)
+    {
+        var rows = new List<Row>();
+        foreach (uint id in BtfHandle.EnumerateIds())
+        {
+            try
+            {
+                using var h = BtfHandle.FromId(id);
+                rows.Add(new Row(h.GetInfo(), [], []));
+            }
+            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT)
+            {
+                // freed between GET_NEXT_ID and GET_FD_BY_ID
+            }
+        }
+        var byId = rows.ToDictionary(r => r.Info.Id);
+        foreach (uint id in BpfProgram.EnumerateIds())
+        {
+            try
+            {
+                using var p = BpfProgram.FromId(id);
+                if (byId.TryGetValue(p.GetInfo().BtfId, out var r)) r.Programs.Add(id);
+            }
+            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT) { }
+        }
+        foreach (uint id in BpfMap.EnumerateIds())
+        {
+            try
+            {
+                using var m = BpfMap.FromId(id);
+                if (byId.TryGetValue(m.GetInfo().BtfId, out var r)) r.Maps.Add(id);
+            }
+            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT) { }
+        }
+        if (json)
+        {
+            Common.WriteJson(w =>
+            {
+                w.WriteStartArray();
+                foreach (var r in rows)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("id", r.Info.Id);
+                    w.WriteNumber("size", r.Info.Size);
+                    w.WriteStartArray("prog_ids");
+                    foreach (var p in r.Programs) w.WriteNumberValue(p);
+                    w.WriteEndArray();
+                    w.WriteStartArray("map_ids");
+                    foreach (var m in r.Maps) w.WriteNumberValue(m);
+                    w.WriteEndArray();
+                    w.WriteBoolean("kernel", r.Info.IsKernel);
+                    if (r.Info.Name.Length > 0) w.WriteString("name", r.Info.Name);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            });
+            return 0;
+        }
+        // bpftool's plain format: "ID: name [vmlinux]  size NB  prog_ids 1,2  map_ids 3"
+        foreach (var r in rows)
+        {
+            var sb = new StringBuilder();
+            sb.Append(r.Info.Id).Append(": ");
+            if (r.Info.IsKernel) sb.Append("name [").Append(r.Info.Name).Append("]  ");
+            else if (r.Info.Name.Length > 0) sb.Append("name ").Append(r.Info.Name).Append("  ");
+            else sb.Append("name <anon>  ");
+            sb.Append("size ").Append(r.Info.Size).Append('B');
+            if (r.Programs.Count > 0) sb.Append("  prog_ids ").Append(string.Join(',', r.Programs));
+            if (r.Maps.Count > 0) sb.Append("  map_ids ").Append(string.Join(',', r.Maps));
+            Output.Writer.WriteLine(sb.ToString());
+        }
+        return 0;
+    }
+
+    private static int Dump(string source, string what, string format)
+    {
+        BtfSpec spec;
+        if (source == "id")
+        {
+            if (!uint.TryParse(what, out uint id)) throw new UsageException($"'{what}' is not a BTF id");
+            try
+            {
+                using var h = BtfHandle.FromId(id);
+                spec = Parse(h.ReadRaw(), $"BTF id {id}");
+            }
+            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT)
+            {
+                throw new InvalidOperationException($"no BTF object with id {id}", e);
+            }
+        }
+        else
+        {
+            var bytes = File.ReadAllBytes(what);
+            spec = Parse(IsElf(bytes) ? ElfBtfSection(bytes, what) : bytes, what);
+        }
+        if (format == "c") BtfCDump.Write(spec, Output.Writer);
+        else BtfDump.WriteRaw(spec, Output.Writer);
+        return 0;
+    }
+
+    private static BtfSpec Parse(ReadOnlyMemory<byte> blob, string where)
+    {
+        try
+        {
+            return BtfSpec.Parse(blob);
+        }
+        catch (BtfFormatException e)
+        {
+            throw new InvalidOperationException($"{where}: {e.Message}", e);
+        }
+    }
+
+    private static bool IsElf(ReadOnlySpan<byte> b) => b.Length >= 4 && b[0] == 0x7f && b[1] == (byte)'E' && b[2] == (byte)'L' && b[3] == (byte)'F';
+
+    /// <summary>The .BTF section of a little-endian ELF64 object (enough for BPF objects), bounds-checked.</summary>
+    private static ReadOnlyMemory<byte> ElfBtfSection(byte[] elf, string path)
+    {
+        InvalidOperationException Bad(string what) => new($"{path}: not a readable ELF64 little-endian object ({what})");
+        if (elf.Length < 64 || elf[4] != 2 || elf[5] != 1) throw Bad("header");
+        var s = elf.AsSpan();
+        ulong shoff = BinaryPrimitives.ReadUInt64LittleEndian(s[0x28..]);
+        int shentsize = BinaryPrimitives.ReadUInt16LittleEndian(s[0x3a..]);
+        int shnum = BinaryPrimitives.ReadUInt16LittleEndian(s[0x3c..]);
+        int shstrndx = BinaryPrimitives.ReadUInt16LittleEndian(s[0x3e..]);
+        if (shentsize < 64 || shstrndx >= shnum || shoff > (ulong)elf.Length || (ulong)shnum * (ulong)shentsize > (ulong)elf.Length - shoff)
+            throw Bad("section headers");
+        (ulong Off, ulong Size, uint Name) Header(int i)
+        {
+            var h = elf.AsSpan((int)shoff + i * shentsize, 64);
+            ulong off = BinaryPrimitives.ReadUInt64LittleEndian(h[0x18..]), size = BinaryPrimitives.ReadUInt64LittleEndian(h[0x20..]);
+            if (off > (ulong)elf.Length || size > (ulong)elf.Length - off) throw Bad($"section {i} outside the file");
+            return (off, size, BinaryPrimitives.ReadUInt32LittleEndian(h));
+        }
+        var names = Header(shstrndx);
+        for (int i = 1; i < shnum; i++)
+        {
+            var h = Header(i);
+            if (h.Name >= names.Size) continue;
+            var n = elf.AsSpan((int)(names.Off + h.Name), (int)(names.Size - h.Name));
+            int nul = n.IndexOf((byte)0);
+            if (nul >= 0 && n[..nul].SequenceEqual(".BTF"u8)) return elf.AsMemory((int)h.Off, (int)h.Size);
+        }
+        throw new InvalidOperationException($"{path}: the ELF object has no .BTF section");
+    }
+}

@@ -1,0 +1,407 @@
+using SharpBpf.Asm;
+using SharpBpf.Btf;
+using SharpBpf.Elf;
+using SharpBpf.Internal;
+using SharpBpf.Maps;
+using SharpBpf.Programs;
+
+namespace SharpBpf;
+
+/// <summary>Options for <see cref="BpfCollection.Load"/>.</summary>
+public sealed record class CollectionLoadOptions
+{
+    /// <summary>The default options.</summary>
+    public static CollectionLoadOptions Default { get; } = new();
+
+    /// <summary>Directory in bpffs for maps pinned by name (<see cref="PinningType.ByName"/>); default
+    /// <c>/sys/fs/bpf</c>, as libbpf.</summary>
+    public string PinPath { get; init; } = Pinning.BpfFs.DefaultPath;
+
+    /// <summary>Options for each program load (verifier log level and size).</summary>
+    public ProgramLoadOptions Programs { get; init; } = ProgramLoadOptions.Default;
+
+    /// <summary>Existing maps to use instead of creating the spec's maps of the same name (the collection takes
+    /// a duplicate fd; the caller keeps its own map).</summary>
+    public IReadOnlyDictionary<string, BpfMap>? MapReplacements { get; init; }
+}
+
+/// <summary>
+/// Loading a collection failed at one map or program. Everything created before was disposed (and pins it made
+/// removed). <see cref="Exception.InnerException"/> says why (<see cref="BpfVerifierException"/> with the verifier
+/// log, <see cref="BpfException"/> with the errno ...).
+/// </summary>
+public sealed class CollectionLoadException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public CollectionLoadException(string kind, string name, string message, Exception? inner = null)
+        : base($"{kind} '{name}': {message}", inner)
+    {
+        Kind = kind;
+        Name = name;
+    }
+
+    /// <summary>"map" or "program".</summary>
+    public string Kind { get; }
+
+    /// <summary>The name of the failing map or program (its key in the spec).</summary>
+    public string Name { get; }
+}
+
+/// <summary>
+/// The live maps and programs of a loaded <see cref="CollectionSpec"/>. Disposing it disposes all of them (pins
+/// stay: that is what pins are for).
+/// </summary>
+public sealed class BpfCollection : IDisposable
+{
+    private readonly Dictionary<string, BpfMap> _maps;
+    private readonly Dictionary<string, BpfProgram> _programs;
+    private readonly BtfHandle? _btf;
+
+    private BpfCollection(Dictionary<string, BpfMap> maps, Dictionary<string, BpfProgram> programs, BtfHandle? btf, List<string> warnings)
+    {
+        _maps = maps;
+        _programs = programs;
+        _btf = btf;
+        Warnings = warnings;
+    }
+
+    /// <summary>The object's BTF as loaded into the kernel (after DATASEC fix-ups and sanitizing), or null when the
+    /// object has none or the kernel refused it (see <see cref="Warnings"/>).</summary>
+    public BtfHandle? Btf => _btf;
+
+    /// <summary>What was left out on the way, as libbpf warns: BTF the kernel refused, func/line info dropped,
+    /// maps created without BTF.</summary>
+    public IReadOnlyList<string> Warnings { get; }
+
+    /// <summary>The maps by spec name (global data maps by section name: ".rodata", ".bss" ...).</summary>
+    public IReadOnlyDictionary<string, BpfMap> Maps => _maps;
+
+    /// <summary>The loaded programs by name (programs with <see cref="ProgramSpec.AutoLoad"/> off are absent).</summary>
+    public IReadOnlyDictionary<string, BpfProgram> Programs => _programs;
+
+    /// <summary>Reads <paramref name="path"/> with <see cref="ElfReader"/> and loads it.</summary>
+    public static BpfCollection LoadFile(string path, CollectionLoadOptions? options = null) => Load(ElfReader.ReadFile(path), options);
+
+    /// <summary>
+    /// Creates the maps (or reuses maps pinned by name under <see cref="CollectionLoadOptions.PinPath"/>, or the
+    /// given replacements), writes their initial contents (global data) and freezes .rodata, loads every program
+    /// with <see cref="ProgramSpec.AutoLoad"/> on with its map references patched, fills program arrays and
+    /// map-in-maps from their <c>values</c>, and pins new pinned-by-name maps. The spec is not modified.
+    /// </summary>
+    /// <exception cref="CollectionLoadException">A map or program failed; everything created was disposed.</exception>
+    public static BpfCollection Load(CollectionSpec spec, CollectionLoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        options ??= CollectionLoadOptions.Default;
+        var maps = new Dictionary<string, BpfMap>(StringComparer.Ordinal);
+        var programs = new Dictionary<string, BpfProgram>(StringComparer.Ordinal);
+        var newPins = new List<string>();
+        var created = new HashSet<string>(StringComparer.Ordinal);
+        var warnings = new List<string>();
+        BtfHandle? btf = null;
+        try
+        {
+            btf = LoadBtf(spec, warnings);
+            foreach (var (name, prog) in spec.Programs)
+            {
+                if (!prog.AutoLoad) continue;
+                foreach (var r in prog.MapReferences)
+                    if (!spec.Maps.ContainsKey(r.MapName))
+                        throw new CollectionLoadException("program", name, $"refers to map '{r.MapName}', which is not in the spec");
+            }
+
+            // Maps: those holding other maps last, so that their 'values' can refer to the others.
+            foreach (var (name, mapSpec) in spec.Maps.OrderBy(kv => kv.Value.Type is MapType.ArrayOfMaps or MapType.HashOfMaps ? 1 : 0))
+            {
+                var (map, isNew) = CreateOrReuse(name, mapSpec, options, btf, warnings);
+                maps[name] = map;
+                if (isNew) created.Add(name);
+            }
+            foreach (var (name, mapSpec) in spec.Maps)
+            {
+                if (!created.Contains(name)) continue;
+                try
+                {
+                    if (mapSpec.Contents is { } contents)
+                        foreach (var e in contents)
+                            if (e.ProgramName is null && e.MapName is null) maps[name].Update(e.Key, e.Value);
+                    if (mapSpec.Freeze) maps[name].Freeze();
+                }
+                catch (Exception e) when (e is BpfException or ArgumentException)
+                {
+                    throw new CollectionLoadException("map", name, "writing its initial contents failed: " + e.Message, e);
+                }
+            }
+
+            foreach (var (name, prog) in spec.Programs)
+            {
+                if (!prog.AutoLoad) continue;
+                programs[name] = LoadProgram(name, prog, maps, options, spec, btf, warnings);
+            }
+
+            // Program arrays and map-in-maps get their initial 'values' once everything exists.
+            foreach (var (name, mapSpec) in spec.Maps)
+            {
+                if (!created.Contains(name) || mapSpec.Contents is not { } contents) continue;
+                foreach (var e in contents)
+                {
+                    int fd;
+                    if (e.ProgramName is { } p)
+                    {
+                        if (!programs.TryGetValue(p, out var target))
+                        {
+                            if (spec.Programs.TryGetValue(p, out var ps) && !ps.AutoLoad) continue; // turned off: slot stays empty
+                            throw new CollectionLoadException("map", name, $"its values refer to program '{p}', which is not in the spec");
+                        }
+                        fd = target.Fd;
+                    }
+                    else if (e.MapName is { } m)
+                    {
+                        if (!maps.TryGetValue(m, out var target))
+                            throw new CollectionLoadException("map", name, $"its values refer to map '{m}', which is not in the spec");
+                        fd = target.Fd;
+                    }
+                    else continue;
+                    try
+                    {
+                        maps[name].Update(e.Key, BitConverter.GetBytes(fd));
+                    }
+                    catch (Exception ex) when (ex is BpfException or ArgumentException)
+                    {
+                        throw new CollectionLoadException("map", name, $"setting its value for {e.ProgramName ?? e.MapName} failed: {ex.Message}", ex);
+                    }
+                }
+            }
+
+            foreach (var (name, mapSpec) in spec.Maps)
+            {
+                if (mapSpec.Pinning != PinningType.ByName || !created.Contains(name)) continue;
+                string path = PinPathOf(options, mapSpec);
+                try
+                {
+                    maps[name].Pin(path);
+                }
+                catch (BpfException e)
+                {
+                    throw new CollectionLoadException("map", name, $"pinning at {path} failed: {e.Message}", e);
+                }
+                newPins.Add(path);
+            }
+            return new BpfCollection(maps, programs, btf, warnings);
+        }
+        catch (Exception e)
+        {
+            btf?.Dispose();
+            foreach (var p in programs.Values) p.Dispose();
+            foreach (var m in maps.Values) m.Dispose();
+            foreach (var path in newPins)
+            {
+                try { Pinning.BpfFs.Unpin(path); }
+                catch (IOException) { }
+            }
+            if (e is CollectionLoadException) throw;
+            if (e is BpfException or ArgumentException or BtfFormatException or IOException or NotSupportedByKernelException or KeyNotFoundException)
+                throw new CollectionLoadException("collection", spec.Name, e.Message, e);
+            throw;
+        }
+    }
+
+    private static string PinPathOf(CollectionLoadOptions options, MapSpec spec) => Path.Combine(options.PinPath, spec.Name);
+
+    private static BtfHandle? LoadBtf(CollectionSpec spec, List<string> warnings)
+    {
+        if (spec.Btf is null) return null;
+        try
+        {
+            var w = BtfWriter.From(spec.Btf);
+            w.FixDatasecs(spec.SectionSizes, spec.VariableSymbols);
+            w.Sanitize(Features.KernelFeatures.BtfSupport());
+            return BtfHandle.Load(w.ToArray());
+        }
+        catch (Exception e) when (e is BpfException or BtfFormatException or NotSupportedByKernelException)
+        {
+            // libbpf goes on without BTF too: most programs and maps do not need it.
+            warnings.Add($"the object's BTF was not loaded, continuing without it: {e.Message}");
+            return null;
+        }
+    }
+
+    private static (BpfMap Map, bool IsNew) CreateOrReuse(string name, MapSpec spec, CollectionLoadOptions options, BtfHandle? btf, List<string> warnings)
+    {
+        if (options.MapReplacements is { } replacements && replacements.TryGetValue(name, out var replacement))
+        {
+            Check(name, spec, replacement, "the replacement map");
+            return (BpfMap.FromFd(replacement.Fd), false);
+        }
+        if (spec.Pinning == PinningType.ByName)
+        {
+            string path = PinPathOf(options, spec);
+            if (File.Exists(path))
+            {
+                BpfMap pinned;
+                try
+                {
+                    pinned = BpfMap.FromPinned(path);
+                }
+                catch (Exception e) when (e is BpfException or ArgumentException)
+                {
+                    throw new CollectionLoadException("map", name, $"opening the pinned map {path} failed: {e.Message}", e);
+                }
+                try
+                {
+                    Check(name, spec, pinned, $"the map pinned at {path}");
+                }
+                catch
+                {
+                    pinned.Dispose();
+                    throw;
+                }
+                return (pinned, false);
+            }
+        }
+        var create = spec.Copy();
+        bool withBtf = btf is not null && create.BtfFd == 0 && (create.BtfKeyTypeId != 0 || create.BtfValueTypeId != 0)
+            && !NoBtfMapTypes.Contains(create.Type);
+        SetBtf(create, withBtf ? btf!.Fd : 0);
+        if (create.InnerMap is { } inner) SetBtf(inner, withBtf && inner.BtfFd == 0 ? btf!.Fd : 0);
+        if (create.Type == MapType.PerfEventArray && create.MaxEntries == 0)
+            create.MaxEntries = (uint)Platform.PossibleCpus; // libbpf: one slot per possible CPU
+        try
+        {
+            return (BpfMap.Create(create), true);
+        }
+        catch (Exception e) when (withBtf && e is BpfException)
+        {
+            // As libbpf: a map the kernel refuses with its BTF description is retried without one.
+            warnings.Add($"map '{name}' was created without BTF: {e.Message}");
+            ClearBtf(create);
+            if (create.InnerMap is { } i && i.BtfFd == btf!.Fd) ClearBtf(i);
+        }
+        catch (Exception e) when (e is BpfException or ArgumentException)
+        {
+            throw new CollectionLoadException("map", name, e.Message, e);
+        }
+        try
+        {
+            return (BpfMap.Create(create), true);
+        }
+        catch (Exception e) when (e is BpfException or ArgumentException)
+        {
+            throw new CollectionLoadException("map", name, e.Message, e);
+        }
+    }
+
+    // The map types libbpf never describes with BTF (the kernel refuses or ignores BTF for them).
+    private static readonly HashSet<MapType> NoBtfMapTypes =
+    [
+        MapType.PerfEventArray, MapType.CgroupArray, MapType.StackTrace, MapType.ArrayOfMaps, MapType.HashOfMaps,
+        MapType.DevMap, MapType.DevMapHash, MapType.CpuMap, MapType.XskMap, MapType.SockMap, MapType.SockHash,
+        MapType.Queue, MapType.Stack, MapType.RingBuf,
+    ];
+
+    private static void ClearBtf(MapSpec spec)
+    {
+        spec.BtfFd = 0;
+        spec.BtfKeyTypeId = 0;
+        spec.BtfValueTypeId = 0;
+    }
+
+    // Key/value type ids without a BTF fd would make the kernel look at fd 0: clear them together.
+    private static void SetBtf(MapSpec spec, int fd)
+    {
+        if (fd > 0)
+        {
+            spec.BtfFd = fd;
+            return;
+        }
+        if (spec.BtfFd > 0) return; // the caller's own BTF
+        spec.BtfKeyTypeId = 0;
+        spec.BtfValueTypeId = 0;
+    }
+
+    private static void Check(string name, MapSpec spec, BpfMap map, string what)
+    {
+        uint maxEntries = spec.Type == MapType.PerfEventArray && spec.MaxEntries == 0 ? map.MaxEntries : spec.MaxEntries;
+        if (map.Type != spec.Type || map.KeySize != spec.KeySize || map.ValueSize != spec.ValueSize || map.MaxEntries != maxEntries)
+            throw new CollectionLoadException("map", name,
+                $"{what} ({map.Type}, key {map.KeySize}, value {map.ValueSize}, max_entries {map.MaxEntries}) does not match the spec ({spec})");
+    }
+
+    private static BpfProgram LoadProgram(string name, ProgramSpec spec, Dictionary<string, BpfMap> maps, CollectionLoadOptions options,
+        CollectionSpec collection, BtfHandle? btf, List<string> warnings)
+    {
+        var load = spec with { Instructions = (Instruction[])spec.Instructions.Clone() };
+        if (btf is not null && load.BtfFd == 0 && collection.BtfExt is { } ext && spec.Functions.Count > 0)
+        {
+            var placements = spec.Functions.Select(f => new BtfFunctionPlacement(f.SectionName, f.SectionOffset, f.Start, f.Length)).ToArray();
+            if (placements.All(p => ext.Sections.ContainsKey(p.SectionName)) && placements.Sum(p => p.Length) == spec.Instructions.Length)
+            {
+                var btfInfo = ext.ForProgram(placements);
+                load.BtfFd = btf.Fd;
+                load.FuncInfos = btfInfo.FuncInfos;
+                load.LineInfos = btfInfo.LineInfos;
+                if (btfInfo.Warning is not null) warnings.Add($"program '{name}': {btfInfo.Warning}");
+            }
+            else warnings.Add($"program '{name}': no .BTF.ext info for all its functions (or its instructions were replaced): loaded without func/line info");
+        }
+        else if (btf is not null && load.BtfFd == 0) load.BtfFd = btf.Fd;
+        var insns = load.Instructions;
+        foreach (var r in spec.MapReferences)
+        {
+            if ((uint)r.Instruction + 1 >= (uint)insns.Length || insns[r.Instruction].OpCode != 0x18)
+                throw new CollectionLoadException("program", name, $"map reference to '{r.MapName}' at instruction {r.Instruction}, which is not a 64-bit load");
+            var old = insns[r.Instruction];
+            insns[r.Instruction] = new Instruction(old.OpCode, old.Dst, (byte)r.Kind, old.Offset, maps[r.MapName].Fd);
+            if (r.Kind == MapReferenceKind.Value)
+            {
+                var next = insns[r.Instruction + 1];
+                insns[r.Instruction + 1] = new Instruction(next.OpCode, next.Dst, next.Src, next.Offset, (int)r.Offset);
+            }
+        }
+        if (ProgramSections.TryClassify(spec.SectionName, out var info) && info.TargetKind != AttachTargetKind.None && spec.AttachBtfId == 0)
+            load.AttachBtfId = ResolveAttachTarget(name, spec, info.TargetKind);
+        try
+        {
+            return BpfProgram.Load(load, options.Programs);
+        }
+        catch (Exception e) when (e is BpfException or ArgumentException)
+        {
+            throw new CollectionLoadException("program", name, e.Message, e);
+        }
+    }
+
+    private static uint ResolveAttachTarget(string name, ProgramSpec spec, AttachTargetKind kind)
+    {
+        if (string.IsNullOrEmpty(spec.AttachTo))
+            throw new CollectionLoadException("program", name, $"section '{spec.SectionName}' needs an attach target (set ProgramSpec.AttachTo)");
+        if (kind == AttachTargetKind.ProgramFunction)
+            throw new CollectionLoadException("program", name, "freplace programs need a target program, which collection loading does not support yet");
+        var (typeName, btfKind) = kind switch
+        {
+            AttachTargetKind.BtfTracepoint => ("btf_trace_" + spec.AttachTo, BtfKind.Typedef),
+            AttachTargetKind.LsmHook => ("bpf_lsm_" + spec.AttachTo, BtfKind.Func),
+            AttachTargetKind.Iterator => ("bpf_iter_" + spec.AttachTo, BtfKind.Func),
+            _ => (spec.AttachTo, BtfKind.Func),
+        };
+        BtfSpec kernel;
+        try
+        {
+            kernel = BtfSpec.Kernel;
+        }
+        catch (Exception e) when (e is NotSupportedByKernelException or IOException or BtfFormatException)
+        {
+            throw new CollectionLoadException("program", name, $"resolving attach target '{spec.AttachTo}' needs kernel BTF: {e.Message}", e);
+        }
+        if (!kernel.TryTypeByName(typeName, btfKind, out var target))
+            throw new CollectionLoadException("program", name, $"the kernel's BTF has no {btfKind} '{typeName}' to attach to (target '{spec.AttachTo}')");
+        return target.Id;
+    }
+
+    /// <summary>Disposes every map and program of the collection.</summary>
+    public void Dispose()
+    {
+        foreach (var p in _programs.Values) p.Dispose();
+        foreach (var m in _maps.Values) m.Dispose();
+        _btf?.Dispose();
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Rebuilds every testdata/*.bpf.c into the checked-in *.bpf.o with clang-14. The build is byte-reproducible:
+# it runs from this directory with relative source paths and maps the directory to "." in debug info, so the
+# objects depend only on the sources, clang-14 and the system headers. CI (ElfObjectReproducibilityTests) rebuilds
+# into a temporary directory and compares bytes.
+# Usage: testdata/build.sh [OUTDIR]   (default: testdata itself)
+set -euo pipefail
+cd "$(dirname "$0")"
+out="${1:-.}"
+mkdir -p "$out"
+CLANG="${CLANG:-clang-14}"
+for src in *.bpf.c; do
+  obj="$out/${src%.c}.o"
+  "$CLANG" -target bpf -O2 -g -Wall -Werror \
+    -fdebug-prefix-map="$PWD"=. -fno-ident \
+    -I/usr/include/x86_64-linux-gnu \
+    -c "$src" -o "$obj"
+done
