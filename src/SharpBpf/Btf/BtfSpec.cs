@@ -33,12 +33,13 @@ public sealed class BtfSpec
     private readonly uint _firstStringOffset = 0;
 
     // _offsets[i] is the absolute offset of the record of type id _firstTypeId + i.
-    private readonly int[] _offsets;
-    private readonly BtfType?[] _types;
+    private readonly int[] _offsets; // may be longer than _count (no trimming copy)
+    private readonly int _count;
+    private BtfType?[]? _types; // allocated on first materialisation
     private readonly BtfVoid _void;
     private Dictionary<string, uint[]>? _byName;
 
-    private BtfSpec(ReadOnlyMemory<byte> data, bool bigEndian, int typesStart, int typesEnd, int stringsStart, int stringsLength, int[] offsets)
+    private BtfSpec(ReadOnlyMemory<byte> data, bool bigEndian, int typesStart, int typesEnd, int stringsStart, int stringsLength, int[] offsets, int count)
     {
         _data = data;
         _bigEndian = bigEndian;
@@ -47,7 +48,7 @@ public sealed class BtfSpec
         _stringsStart = stringsStart;
         _stringsLength = stringsLength;
         _offsets = offsets;
-        _types = new BtfType?[offsets.Length];
+        _count = count;
         _void = new BtfVoid(this);
     }
 
@@ -58,7 +59,7 @@ public sealed class BtfSpec
     public bool IsBigEndian => _bigEndian;
 
     /// <summary>The highest valid type id (0 when there are no types besides void).</summary>
-    public uint MaxTypeId => _firstTypeId + (uint)_offsets.Length - 1;
+    public uint MaxTypeId => _firstTypeId + (uint)_count - 1;
 
     /// <summary>All types in id order, starting at id 1 (void is not included).</summary>
     public IEnumerable<BtfType> Types
@@ -118,8 +119,8 @@ public sealed class BtfSpec
         if (span[stringsStart + stringsLength - 1] != 0)
             throw new BtfFormatException(stringsStart + stringsLength - 1, "a string section ending with a NUL byte");
 
-        var offsets = IndexAndValidate(span, typesStart, typesEnd, stringsLength, bigEndian);
-        return new BtfSpec(data, bigEndian, typesStart, typesEnd, stringsStart, stringsLength, offsets);
+        var offsets = IndexAndValidate(span, typesStart, typesEnd, stringsLength, bigEndian, out int count);
+        return new BtfSpec(data, bigEndian, typesStart, typesEnd, stringsStart, stringsLength, offsets, count);
     }
 
     private static uint U32(ReadOnlySpan<byte> span, int offset, bool bigEndian) =>
@@ -148,8 +149,9 @@ public sealed class BtfSpec
     /// encodings, and the largest referenced type id (checked against the type count once it is known), so that
     /// materialising a type later never fails.
     /// </summary>
-    private static int[] IndexAndValidate(ReadOnlySpan<byte> span, int start, int end, int stringsLength, bool bigEndian)
+    private static int[] IndexAndValidate(ReadOnlySpan<byte> span, int start, int end, int stringsLength, bool bigEndian, out int typeCount)
     {
+        // vmlinux averages ~28 bytes per record; start a little above that so one growth at most is typical.
         var offsets = new int[Math.Max(16, (end - start) / 24)];
         int count = 0;
         uint maxRef = 0;
@@ -231,7 +233,8 @@ public sealed class BtfSpec
             pos = extra + extraLen;
         }
         if (maxRef > (uint)count) throw new BtfFormatException(maxRefAt, $"a type id at most {count}, got {maxRef}");
-        return count == offsets.Length ? offsets : offsets[..count];
+        typeCount = count;
+        return offsets;
     }
 
     private static void ThrowString(ReadOnlySpan<byte> span, int at, int stringsLength, bool bigEndian) =>
@@ -277,11 +280,18 @@ public sealed class BtfSpec
             return false;
         }
         int index = (int)(id - _firstTypeId);
-        type = Volatile.Read(ref _types[index]) ?? Materialize(index);
+        var types = Volatile.Read(ref _types) ?? AllocateTypes();
+        type = Volatile.Read(ref types[index]) ?? Materialize(types, index);
         return true;
     }
 
-    private BtfType Materialize(int index)
+    private BtfType?[] AllocateTypes()
+    {
+        var fresh = new BtfType?[_count];
+        return Interlocked.CompareExchange(ref _types, fresh, null) ?? fresh;
+    }
+
+    private BtfType Materialize(BtfType?[] types, int index)
     {
         uint id = _firstTypeId + (uint)index;
         int pos = _offsets[index];
@@ -316,7 +326,7 @@ public sealed class BtfSpec
             _ => throw new BtfFormatException(pos + 4, $"a known kind, got {(int)kind}"), // rejected by Parse already
         };
         // Two threads may both materialise; the first one published wins so every caller sees one instance.
-        return Interlocked.CompareExchange(ref _types[index], type, null) ?? type;
+        return Interlocked.CompareExchange(ref types[index], type, null) ?? type;
     }
 
     private BtfInt MakeInt(uint id, string name, uint size, uint enc) =>
@@ -375,7 +385,7 @@ public sealed class BtfSpec
             var index = Volatile.Read(ref _byName);
             if (index is not null) return index;
             var lists = new Dictionary<string, List<uint>>(StringComparer.Ordinal);
-            for (int i = 0; i < _offsets.Length; i++)
+            for (int i = 0; i < _count; i++)
             {
                 uint nameOff = U32(_offsets[i]);
                 if (nameOff == 0) continue;
@@ -490,7 +500,7 @@ public sealed class BtfSpec
     internal int RecordOffset(BtfType type) => type.Id == 0 || type.Id > MaxTypeId ? -1 : _offsets[type.Id - _firstTypeId];
 
     /// <summary>Absolute record offsets in <see cref="RawData"/>, index 0 = type id 1 (for the writer).</summary>
-    internal ReadOnlySpan<int> RecordOffsets => _offsets;
+    internal ReadOnlySpan<int> RecordOffsets => _offsets.AsSpan(0, _count);
 
     /// <summary>Range of the string section in <see cref="RawData"/>.</summary>
     internal (int Start, int Length) StringSection => (_stringsStart, _stringsLength);
