@@ -26,7 +26,7 @@ public readonly ref struct EventRecord
     public int Cpu { get; }
 
     /// <summary>Which buffer of the reader the record came from: the index <see cref="RingBufferReader.Add"/>
-    /// returned, or the position of the CPU in <c>PerfEventReader.Cpus</c>.</summary>
+    /// returned, or the position of the CPU in <see cref="PerfEventReader.Cpus"/>.</summary>
     public int Source { get; }
 
     /// <summary>The first sizeof(<typeparamref name="T"/>) bytes as a <typeparamref name="T"/>.</summary>

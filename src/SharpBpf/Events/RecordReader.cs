@@ -11,7 +11,7 @@ internal interface IRecordVisitor
 }
 
 /// <summary>
-/// Shared machinery of the kernel-backed readers (<see cref="RingBufferReader"/>, <c>PerfEventReader</c>):
+/// Shared machinery of the kernel-backed readers (<see cref="RingBufferReader"/>, <see cref="PerfEventReader"/>):
 /// one consumer at a time, waiting on an epoll set that also holds an eventfd so that <see cref="Close"/> and
 /// cancellation wake a waiting thread at once; resources are released only after the reading thread has left.
 /// </summary>
