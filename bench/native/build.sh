@@ -5,3 +5,5 @@ cd "$(dirname "$0")"
 mkdir -p build
 cc -O2 -g -shared -fPIC -Wall -Werror -o build/libmapbench.so mapbench.c -lbpf
 echo "built $(pwd)/build/libmapbench.so"
+cc -O2 -g -shared -fPIC -Wall -Werror -o build/libeventbench.so eventbench.c -lbpf
+echo "built $(pwd)/build/libeventbench.so"

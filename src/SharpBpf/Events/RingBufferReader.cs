@@ -128,7 +128,6 @@ public sealed unsafe class RingBufferReader : RecordReader
         return total;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int ConsumeRing<TVisitor>(Ring ring, ref TVisitor visitor, int max)
         where TVisitor : IRecordVisitor, allows ref struct
     {
