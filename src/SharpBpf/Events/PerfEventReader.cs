@@ -190,50 +190,61 @@ public sealed unsafe class PerfEventReader : RecordReader
         return total;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int ConsumeForward<TVisitor>(CpuBuffer b, ref TVisitor visitor, int max)
+        where TVisitor : IRecordVisitor, allows ref struct
+    {
+        try
+        {
+            return ConsumeForwardCore(b, ref visitor, max);
+        }
+        catch
+        {
+            if (b.Tail != null) Volatile.Write(ref *b.Tail, b.InFlightNext); // the failing record counts as read
+            throw;
+        }
+    }
+
+    // No exception handling in here (see RingBufferReader.ConsumeRingCore).
+    // Fully optimised from the first call: one call may drain millions of records, too few calls for tiering.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int ConsumeForwardCore<TVisitor>(CpuBuffer b, ref TVisitor visitor, int max)
         where TVisitor : IRecordVisitor, allows ref struct
     {
         ulong head = Volatile.Read(ref *b.Head);
         ulong tail = *b.Tail; // only we write it
         if (tail >= head) return 0;
+        b.InFlightNext = tail;
         byte* data = b.Data;
         ulong mask = b.Mask;
+        int cpu = b.Cpu, source = b.Index;
         int count = 0;
-        ulong next = tail;
-        try
+        while (tail < head)
         {
-            while (tail < head)
+            ulong offset = tail & mask;
+            byte* record = data + offset;
+            uint size = *(ushort*)(record + 6);
+            if (size < 8) ThrowCorrupt(b, tail, size);
+            if (offset + size > mask + 1) record = Unwrap(data, offset, size, mask);
+            ulong next = tail + size;
+            bool more = true;
+            uint type = *(uint*)record;
+            if (type == PERF_RECORD_SAMPLE)
             {
-                ulong offset = tail & mask;
-                byte* record = data + offset;
-                uint size = *(ushort*)(record + 6);
-                if (size < 8) ThrowCorrupt(b, tail, size);
-                if (offset + size > mask + 1) record = Unwrap(data, offset, size, mask);
-                next = tail + size;
-                bool more = true;
-                uint type = *(uint*)record;
-                if (type == PERF_RECORD_SAMPLE)
-                {
-                    uint rawSize = *(uint*)(record + 8);
-                    if (rawSize + 12 > size) ThrowCorrupt(b, tail, size);
-                    more = visitor.Visit(new ReadOnlySpan<byte>(record + 12, (int)rawSize), b.Cpu, b.Index);
-                    count++;
-                }
-                else if (type == PERF_RECORD_LOST && size >= 24)
-                {
-                    ulong lost = *(ulong*)(record + 16);
-                    b.ReportedLost += lost;
-                    LostRecordsHandler?.Invoke(b.Cpu, lost);
-                }
-                tail = next;
-                if (!more || count >= max || StopRequested) break;
+                uint rawSize = *(uint*)(record + 8);
+                if (rawSize + 12 > size) ThrowCorrupt(b, tail, size);
+                b.InFlightNext = next;
+                more = visitor.Visit(new ReadOnlySpan<byte>(record + 12, (int)rawSize), cpu, source);
+                count++;
             }
-        }
-        catch when (next != tail)
-        {
-            Volatile.Write(ref *b.Tail, next); // the failing record counts as read
-            throw;
+            else if (type == PERF_RECORD_LOST && size >= 24)
+            {
+                ulong lost = *(ulong*)(record + 16);
+                b.InFlightNext = next;
+                b.ReportedLost += lost;
+                LostRecordsHandler?.Invoke(b.Cpu, lost);
+            }
+            tail = next;
+            if (!more || count >= max || StopRequested) break;
         }
         Volatile.Write(ref *b.Tail, tail); // release: the kernel may now reuse the space
         return count;
@@ -353,6 +364,8 @@ public sealed unsafe class PerfEventReader : RecordReader
         public byte* Data { get; private set; }
         public ulong Mask { get; private set; }
         public ulong ReportedLost { get; set; }
+        /// <summary>Tail after the record being handed out (committed if the handler throws).</summary>
+        public ulong InFlightNext;
         public bool InMap { get; set; }
         // overwritable mode
         public ulong PreviousHead { get; set; }

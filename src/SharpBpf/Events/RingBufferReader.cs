@@ -131,45 +131,56 @@ public sealed unsafe class RingBufferReader : RecordReader
     private int ConsumeRing<TVisitor>(Ring ring, ref TVisitor visitor, int max)
         where TVisitor : IRecordVisitor, allows ref struct
     {
+        try
+        {
+            return ConsumeRingCore(ring, ref visitor, max);
+        }
+        catch
+        {
+            // the handler threw: the record it was given counts as consumed (as in libbpf), then rethrow
+            if (ring.ConsumerPos != null) Volatile.Write(ref *ring.ConsumerPos, ring.InFlightNext);
+            throw;
+        }
+    }
+
+    // No exception handling in here: locals live across a try would be kept in memory, and the consumer position
+    // is on the loop's critical path.
+    // Fully optimised from the first call: one call may drain millions of records, too few calls for tiering.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int ConsumeRingCore<TVisitor>(Ring ring, ref TVisitor visitor, int max)
+        where TVisitor : IRecordVisitor, allows ref struct
+    {
         ulong* consumerPos = ring.ConsumerPos;
         ulong* producerPos = ring.ProducerPos;
         byte* data = ring.Data;
         ulong mask = ring.Mask;
         int source = ring.Index;
         ulong cons = *consumerPos; // only we write it
-        ulong next = cons;
+        ring.InFlightNext = cons;
         int count = 0;
-        try
+        while (true)
         {
-            while (true)
+            ulong prod = Volatile.Read(ref *producerPos);
+            if (cons >= prod) return count;
+            do
             {
-                ulong prod = Volatile.Read(ref *producerPos);
-                if (cons >= prod) return count;
-                do
+                byte* header = data + (cons & mask);
+                uint len = Volatile.Read(ref *(uint*)header);
+                if ((len & BusyBit) != 0) return count; // reserved, not yet submitted: records after it wait
+                uint size = len & ~(BusyBit | DiscardBit);
+                ulong next = cons + ((size + HeaderSize + 7) & ~7u);
+                bool more = true;
+                if ((len & DiscardBit) == 0)
                 {
-                    byte* header = data + (cons & mask);
-                    uint len = Volatile.Read(ref *(uint*)header);
-                    if ((len & BusyBit) != 0) return count; // reserved, not yet submitted: records after it wait
-                    uint size = len & ~(BusyBit | DiscardBit);
-                    next = cons + ((size + HeaderSize + 7) & ~7u);
-                    bool more = true;
-                    if ((len & DiscardBit) == 0)
-                    {
-                        // the data area is mapped twice in a row, so a record that wraps is still contiguous
-                        more = visitor.Visit(new ReadOnlySpan<byte>(header + HeaderSize, (int)size), -1, source);
-                        count++;
-                    }
-                    cons = next;
-                    Volatile.Write(ref *consumerPos, cons); // hand the space back to the producers at once
-                    if (!more || count >= max || StopRequested) return count;
-                } while (cons < prod);
-            }
-        }
-        catch when (next != cons)
-        {
-            // the handler threw: the record it was given counts as consumed (as in libbpf), then rethrow
-            Volatile.Write(ref *consumerPos, next);
-            throw;
+                    ring.InFlightNext = next;
+                    // the data area is mapped twice in a row, so a record that wraps is still contiguous
+                    more = visitor.Visit(new ReadOnlySpan<byte>(header + HeaderSize, (int)size), -1, source);
+                    count++;
+                }
+                cons = next;
+                Volatile.Write(ref *consumerPos, cons); // hand the space back to the producers at once
+                if (!more || count >= max || StopRequested) return count;
+            } while (cons < prod);
         }
     }
 
@@ -191,6 +202,8 @@ public sealed unsafe class RingBufferReader : RecordReader
         public ulong Mask { get; private init; }
         public PerCpuArrayMap<ulong>? DropCounter { get; set; }
         public uint DropCounterIndex { get; set; }
+        /// <summary>Consumer position after the record being handed out (committed if the handler throws).</summary>
+        public ulong InFlightNext;
 
         public static Ring Open(RingBufMap map, int index)
         {
