@@ -112,7 +112,7 @@ public unsafe class EventDrainBenchmarks
     private static long Check(long got) =>
         got == Records ? got : throw new InvalidOperationException($"drained {got} records, expected {Records}");
 
-    [IterationSetup(Targets = [nameof(NativeRingDrain), nameof(SharpBpfRingDrain)])]
+    [IterationSetup(Targets = [nameof(NativeRingDrain), nameof(SharpBpfRingDrain), nameof(SharpBpfRingDrainStruct)])]
     public void FillRing() => Fill(_ringProducer);
 
     [IterationSetup(Target = nameof(NativePerfDrain))]
@@ -122,7 +122,7 @@ public unsafe class EventDrainBenchmarks
         Fill(_perfProducer);
     }
 
-    [IterationSetup(Target = nameof(SharpBpfPerfDrain))]
+    [IterationSetup(Targets = [nameof(SharpBpfPerfDrain), nameof(SharpBpfPerfDrainStruct)])]
     public void FillPerfSharp()
     {
         UsePerf(native: false);
@@ -134,6 +134,36 @@ public unsafe class EventDrainBenchmarks
 
     [BenchmarkCategory("ringbuf drain"), Benchmark(OperationsPerInvoke = Records, Description = "SharpBpf RingBufferReader.Consume")]
     public long SharpBpfRingDrain() => Check(_ringReader.Consume(_handler));
+
+    [BenchmarkCategory("ringbuf drain"), Benchmark(OperationsPerInvoke = Records, Description = "SharpBpf RingBufferReader.Consume<struct handler>")]
+    public long SharpBpfRingDrainStruct()
+    {
+        var counter = new Counter();
+        _ringReader.Consume(ref counter);
+        _sum += counter.Sum;
+        return Check(counter.Count);
+    }
+
+    [BenchmarkCategory("perf drain"), Benchmark(OperationsPerInvoke = Records, Description = "SharpBpf PerfEventReader.Consume<struct handler>")]
+    public long SharpBpfPerfDrainStruct()
+    {
+        var counter = new Counter();
+        _perfReader!.Consume(ref counter);
+        _sum += counter.Sum;
+        return Check(counter.Count);
+    }
+
+    private struct Counter : IRecordHandler
+    {
+        public long Count;
+        public ulong Sum;
+
+        public void Handle(EventRecord record)
+        {
+            Count++;
+            Sum += record.Read<ulong>();
+        }
+    }
 
     [BenchmarkCategory("perf drain"), Benchmark(Baseline = true, OperationsPerInvoke = Records, Description = "libbpf perf_buffer__consume")]
     public long NativePerfDrain() => Check(EventNativePeer.PbConsume(_nativePerf));

@@ -34,6 +34,18 @@ public readonly ref struct EventRecord
     public T Read<T>() where T : unmanaged => RecordBytes.Read<T>(Data, Cpu, Source);
 }
 
+/// <summary>
+/// A record handler as a value type, for <see cref="IRecordSource.Consume{THandler}(ref THandler)"/> and
+/// <see cref="IRecordSource.Poll{THandler}(ref THandler, TimeSpan, CancellationToken)"/>: the reader's loop is
+/// specialised for the handler type, so the call is inlined instead of going through a delegate. State kept in the
+/// struct is updated in place (it is passed by reference).
+/// </summary>
+public interface IRecordHandler
+{
+    /// <summary>Handles one record (a view of the shared buffer, valid only during the call).</summary>
+    void Handle(EventRecord record);
+}
+
 /// <summary>Receives records from <see cref="IRecordSource.Poll"/> and <see cref="IRecordSource.Consume"/>.
 /// <paramref name="record"/> views the shared buffer: copy what must outlive the call.</summary>
 public delegate void RecordHandler(EventRecord record);

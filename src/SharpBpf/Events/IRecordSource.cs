@@ -17,6 +17,14 @@ public interface IRecordSource : IDisposable
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     int Poll(RecordHandler handler, TimeSpan timeout, CancellationToken cancellationToken = default);
 
+    /// <summary><see cref="Consume(RecordHandler)"/> with a value-type handler (no delegate call per record).</summary>
+    int Consume<THandler>(ref THandler handler) where THandler : struct, IRecordHandler;
+
+    /// <summary><see cref="Poll(RecordHandler, TimeSpan, CancellationToken)"/> with a value-type handler.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    int Poll<THandler>(ref THandler handler, TimeSpan timeout, CancellationToken cancellationToken = default)
+        where THandler : struct, IRecordHandler;
+
     /// <summary>Copies the next record into <paramref name="record"/> (reusing its buffer), waiting up to
     /// <paramref name="timeout"/>. False on timeout or when the source is closed.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>

@@ -61,6 +61,21 @@ public abstract class RecordReader : IRecordSource
         return Run(ref visitor, int.MaxValue, ToMilliseconds(timeout), cancellationToken);
     }
 
+    /// <inheritdoc/>
+    public int Consume<THandler>(ref THandler handler) where THandler : struct, IRecordHandler
+    {
+        var visitor = new StructVisitor<THandler>(ref handler);
+        return Run(ref visitor, int.MaxValue, 0, default);
+    }
+
+    /// <inheritdoc/>
+    public int Poll<THandler>(ref THandler handler, TimeSpan timeout, CancellationToken cancellationToken = default)
+        where THandler : struct, IRecordHandler
+    {
+        var visitor = new StructVisitor<THandler>(ref handler);
+        return Run(ref visitor, int.MaxValue, ToMilliseconds(timeout), cancellationToken);
+    }
+
     /// <summary><see cref="Poll(RecordHandler, TimeSpan, CancellationToken)"/> with a timeout in milliseconds
     /// (-1: no limit, 0: do not wait).</summary>
     public int Poll(RecordHandler handler, int timeoutMilliseconds, CancellationToken cancellationToken = default)
@@ -201,6 +216,18 @@ public abstract class RecordReader : IRecordSource
         public bool Visit(ReadOnlySpan<byte> data, int cpu, int source)
         {
             handler(new EventRecord(data, cpu, source));
+            return true;
+        }
+    }
+
+    private ref struct StructVisitor<THandler>(ref THandler handler) : IRecordVisitor where THandler : struct, IRecordHandler
+    {
+        private ref THandler _handler = ref handler;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public bool Visit(ReadOnlySpan<byte> data, int cpu, int source)
+        {
+            _handler.Handle(new EventRecord(data, cpu, source));
             return true;
         }
     }
