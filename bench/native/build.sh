@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the native peer (needs libbpf-dev: apt-get install libbpf-dev).
+# Builds the native peers (need libbpf-dev: apt-get install libbpf-dev).
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p build
-cc -O2 -g -shared -fPIC -Wall -Werror -o build/libmapbench.so mapbench.c -lbpf
-echo "built $(pwd)/build/libmapbench.so"
-cc -O2 -g -shared -fPIC -Wall -Werror -o build/libbtfbench.so btfbench.c -lbpf && echo "built $(pwd)/build/libbtfbench.so"
+for peer in mapbench btfbench eventbench; do
+  cc -O2 -g -shared -fPIC -Wall -Werror -o "build/lib$peer.so" "$peer.c" -lbpf
+  echo "built $(pwd)/build/lib$peer.so"
+done
