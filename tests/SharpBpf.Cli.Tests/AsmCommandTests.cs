@@ -95,14 +95,24 @@ public class AsmCommandTests
     }
 
     [Fact]
-    public void DisasmOfAnObjectSaysItNeedsTheElfLoader()
+    public void DisasmReadsTheObjectsAsmWrites()
     {
         using var dir = new TempDir();
         string obj = Path.Combine(dir.Path, "p.o");
-        ObjectWriter.Write(obj, Assembler.Assemble(Program));
+        var code = Assembler.Assemble(Program);
+        ObjectWriter.Write(obj, code, "xdp", "prog", "GPL");
         var r = CliRunner.Run("disasm", obj);
-        Assert.Equal(1, r.ExitCode);
-        Assert.Contains("ELF loader", r.Stderr);
+        Assert.Equal(0, r.ExitCode);
+        var listing = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("prog: section xdp, xdp, " + code.Length + " instructions", listing[0]);
+        Assert.Equal(code, Assembler.Assemble(string.Join('\n', listing.Skip(1).Select(l => l[6..]))));
+
+        // A program in .text alone is a subprogram, as in libbpf: say so instead of listing nothing.
+        string text = Path.Combine(dir.Path, "t.o");
+        ObjectWriter.Write(text, code);
+        var none = CliRunner.Run("disasm", text);
+        Assert.Equal(1, none.ExitCode);
+        Assert.Contains("no programs", none.Stderr);
     }
 
     [Theory]

@@ -3,6 +3,9 @@ using System.Globalization;
 using System.Text;
 using SharpBpf.Asm;
 using SharpBpf.Asm.Conformance;
+using SharpBpf.Btf;
+using SharpBpf.Elf;
+using SharpBpf.Programs;
 
 namespace SharpBpf.Cli.Commands;
 
@@ -28,8 +31,12 @@ internal static class AsmCommands
         var syntax = new Option<string>("--syntax") { Description = "Output syntax", DefaultValueFactory = _ => "conformance" };
         syntax.AcceptOnlyFromAmong("conformance", "verifier");
         var labels = new Option<bool>("--labels") { Description = "Conformance syntax: name jump and call targets with labels" };
-        var cmd = new Command("disasm", "Disassemble eBPF bytecode") { input, hex, syntax, labels };
-        cmd.SetAction(p => Disasm(p.GetValue(input), p.GetValue(hex), p.GetValue(syntax)!, p.GetValue(labels)));
+        var prog = new Option<string?>("--prog") { Description = "ELF object input: only this program (default: all)" };
+        var cmd = new Command("disasm", "Disassemble eBPF bytecode, or the programs of a clang-built object (annotated with source lines)")
+        {
+            input, hex, syntax, labels, prog,
+        };
+        cmd.SetAction(p => Disasm(p.GetValue(input), p.GetValue(hex), p.GetValue(syntax)!, p.GetValue(labels), p.GetValue(prog)));
         return cmd;
     }
 
@@ -67,24 +74,74 @@ internal static class AsmCommands
         return 0;
     }
 
-    private static int Disasm(string? input, string? hex, string syntaxName, bool labels)
+    private static int Disasm(string? input, string? hex, string syntaxName, bool labels, string? programName)
     {
         if ((input is null) == (hex is null)) throw new UsageException("give either an input file (or -) or --hex TEXT");
+        var syntax = syntaxName == "verifier" ? DisassemblySyntax.Verifier : DisassemblySyntax.Conformance;
         byte[] bytes;
         if (hex is not null) bytes = ParseHex(hex, "--hex");
         else
         {
             byte[] raw = input == "-" ? ReadAllStdin() : File.ReadAllBytes(input!);
             if (raw.Length >= 4 && raw[0] == 0x7f && raw[1] == 'E' && raw[2] == 'L' && raw[3] == 'F')
-                throw new InvalidOperationException($"{input}: ELF object input needs the ELF loader, which is not available yet; pass hex or raw bytecode");
+                return DisasmObject(raw, input!, syntax, programName);
             bytes = LooksLikeHexText(raw) ? ParseHex(Encoding.ASCII.GetString(raw), input!) : raw;
         }
+        if (programName is not null) throw new UsageException("--prog applies to ELF object input only");
         if (bytes.Length % Instruction.Size != 0)
             throw new InvalidOperationException($"bytecode is {bytes.Length} bytes, not a multiple of {Instruction.Size}");
         var code = Instruction.DecodeAll(bytes);
-        var syntax = syntaxName == "verifier" ? DisassemblySyntax.Verifier : DisassemblySyntax.Conformance;
         Output.Writer.Write(Disassembler.Disassemble(code, syntax, labels));
         return 0;
+    }
+
+    /// <summary>Every program of an object (subprograms linked in, as they would load), each instruction preceded by
+    /// the source line its line_info names, like <c>bpftool prog dump xlated</c> with BTF.</summary>
+    private static int DisasmObject(byte[] raw, string path, DisassemblySyntax syntax, string? programName)
+    {
+        var spec = ElfReader.Read(raw, ElfReader.ObjectNameFromPath(path));
+        var programs = spec.Programs.Values.Where(p => programName is null || p.Name == programName).ToList();
+        if (programs.Count == 0)
+            throw new InvalidOperationException(programName is null
+                ? $"{path}: no programs (functions in .text are subprograms; a program needs a SEC() section such as xdp or socket)"
+                : $"{path}: no program '{programName}' (programs: {string.Join(", ", spec.Programs.Keys)})");
+        bool first = true;
+        foreach (var p in programs)
+        {
+            if (!first) Output.Writer.WriteLine();
+            first = false;
+            Output.Writer.WriteLine($"{p.Name}: section {p.SectionName}, {ProgCommands.TypeName(p.Type)}, {p.Instructions.Length} instructions");
+            var lines = SourceLines(spec, p);
+            var code = p.Instructions;
+            for (int i = 0; i < code.Length;)
+            {
+                if (lines.TryGetValue(i, out string? source)) Output.Writer.WriteLine($"; {source}");
+                string text = Disassembler.FormatInstruction(code, i, syntax, out int slots);
+                Output.Writer.WriteLine($"{i,4}: {text}");
+                i += slots;
+            }
+        }
+        return 0;
+    }
+
+    /// <summary>Source text per instruction index from the object's line_info ("text [file:line]"); empty
+    /// without BTF.</summary>
+    private static Dictionary<int, string> SourceLines(CollectionSpec spec, ProgramSpec program)
+    {
+        var result = new Dictionary<int, string>();
+        if (spec.Btf is null || spec.BtfExt is null || program.Functions.Count == 0) return result;
+        var placements = program.Functions.Select(f => new BtfFunctionPlacement(f.SectionName, f.SectionOffset, f.Start, f.Length)).ToArray();
+        if (!placements.All(f => spec.BtfExt.Sections.ContainsKey(f.SectionName))) return result;
+        foreach (var line in spec.BtfExt.ForProgram(placements).LineInfos)
+        {
+            // line_col: line number in the upper 22 bits, column in the lower 10; clang emits line 0 for code
+            // that has no source line.
+            string text = spec.Btf.GetString(line.LineOffset).Trim();
+            uint number = line.LineColumn >> 10;
+            if (text.Length == 0 && number == 0) continue;
+            result[(int)line.InstructionOffset] = $"{text} [{Path.GetFileName(spec.Btf.GetString(line.FileNameOffset))}:{number}]";
+        }
+        return result;
     }
 
     internal static string ReadText(string file) => file == "-" ? Console.In.ReadToEnd() : File.ReadAllText(file);
