@@ -24,9 +24,7 @@ public unsafe class BtfParseBenchmarks
     public void Setup()
     {
         _blob = File.ReadAllBytes(Path);
-        string lib = System.IO.Path.Combine(RepoRoot(), "bench", "native", "build", "libbtfbench.so");
-        if (!File.Exists(lib)) throw new FileNotFoundException($"native peer not built: run bench/native/build.sh; looked for {lib}");
-        nint h = NativeLibrary.Load(lib);
+        nint h = NativeLibraries.Load("btfbench");
         _parseFile = (delegate* unmanaged<byte*, int>)NativeLibrary.GetExport(h, "bb_parse_file");
         _parseMem = (delegate* unmanaged<byte*, uint, int>)NativeLibrary.GetExport(h, "bb_parse_mem");
         _heapBytes = (delegate* unmanaged<byte*, long>)NativeLibrary.GetExport(h, "bb_parse_file_heap_bytes");
@@ -35,13 +33,6 @@ public unsafe class BtfParseBenchmarks
         if (ours != theirs) throw new InvalidOperationException($"type counts differ: ours {ours}, libbpf {theirs}");
         long native = NativeHeapBytes();
         Console.WriteLine($"// vmlinux BTF: {_blob.Length} bytes, {ours} types; libbpf btf__parse holds {native} heap bytes ({(double)native / _blob.Length:F2}x the blob)");
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(System.IO.Path.Combine(dir.FullName, "SharpBpf.slnx"))) return dir.FullName;
-        return Directory.GetCurrentDirectory();
     }
 
     /// <summary>Read the file and parse it (what <see cref="BtfSpec.LoadKernel"/> does).</summary>

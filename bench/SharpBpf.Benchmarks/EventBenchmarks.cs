@@ -11,17 +11,11 @@ using SharpBpf.Programs;
 namespace SharpBpf.Benchmarks;
 
 /// <summary>Like <see cref="BenchConfig"/> with fewer iterations: every invocation moves 10^4-10^5 records.</summary>
-public sealed class EventBenchConfig : ManualConfig
+public sealed class EventBenchConfig : BenchConfig
 {
     public EventBenchConfig()
+        : base(warmups: 2, iterations: 10)
     {
-        AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance)
-            .WithWarmupCount(2).WithIterationCount(10).WithId("inproc"));
-        AddDiagnoser(MemoryDiagnoser.Default);
-        AddColumn(StatisticColumn.OperationsPerSecond);
-        AddColumn(BaselineRatioColumn.RatioMean);
-        AddColumnProvider(DefaultColumnProviders.Instance);
-        WithOptions(ConfigOptions.JoinSummary);
     }
 }
 

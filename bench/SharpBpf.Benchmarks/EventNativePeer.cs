@@ -6,7 +6,7 @@ namespace SharpBpf.Benchmarks;
 /// through function pointers (the assembly's import resolver belongs to <see cref="NativePeer"/>).</summary>
 internal static unsafe class EventNativePeer
 {
-    private static readonly nint Lib = Load();
+    private static readonly nint Lib = NativeLibraries.Load("eventbench");
 
     public static readonly delegate* unmanaged<int, nint> RbNew = (delegate* unmanaged<int, nint>)Export("eb_rb_new");
     public static readonly delegate* unmanaged<nint, long> RbConsume = (delegate* unmanaged<nint, long>)Export("eb_rb_consume");
@@ -20,20 +20,6 @@ internal static unsafe class EventNativePeer
 
     private static nint Export(string name) => NativeLibrary.GetExport(Lib, name);
 
-    private static nint Load()
-    {
-        string path = Path.Combine(FindRepoRoot(), "bench", "native", "build", "libeventbench.so");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"native peer not built: run bench/native/build.sh (needs libbpf-dev); looked for {path}");
-        return NativeLibrary.Load(path);
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx"))) return dir.FullName;
-        return Directory.GetCurrentDirectory();
-    }
 }
 
 /// <summary>Pins the calling thread to one CPU (sched_setaffinity).</summary>

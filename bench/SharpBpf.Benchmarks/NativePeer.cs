@@ -12,20 +12,10 @@ internal static unsafe partial class NativePeer
     {
         NativeLibrary.SetDllImportResolver(typeof(NativePeer).Assembly, (name, _, _) =>
         {
-            if (name != Lib) return IntPtr.Zero;
-            string path = Path.Combine(FindRepoRoot(), "bench", "native", "build", "libmapbench.so");
-            if (!File.Exists(path))
-                throw new FileNotFoundException($"native peer not built: run bench/native/build.sh (needs libbpf-dev); looked for {path}");
-            return NativeLibrary.Load(path);
+            return name == Lib ? NativeLibraries.Load(Lib) : IntPtr.Zero;
         });
     }
 
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx"))) return dir.FullName;
-        return Directory.GetCurrentDirectory();
-    }
 
     [LibraryImport(Lib)] internal static partial int mb_create_hash(uint maxEntries);
     [LibraryImport(Lib)] internal static partial long mb_lookup(int fd, int n, uint keyMask);
