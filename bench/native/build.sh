@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p build
-for peer in mapbench btfbench eventbench; do
+for peer in mapbench btfbench eventbench elfbench; do
   cc -O2 -g -shared -fPIC -Wall -Werror -o "build/lib$peer.so" "$peer.c" -lbpf
   echo "built $(pwd)/build/lib$peer.so"
 done
