@@ -35,7 +35,7 @@ public unsafe class ElfLoadBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        string dir = Path.Combine(ElfNativePeer.RepoRoot(), "testdata");
+        string dir = Path.Combine(NativeLibraries.RepoRoot(), "testdata");
         var paths = new List<string>();
         var skipped = new List<string>();
         foreach (string path in Directory.GetFiles(dir, "*.bpf.o").Order(StringComparer.Ordinal))

@@ -6,7 +6,7 @@ namespace SharpBpf.Benchmarks;
 /// through function pointers (the assembly's import resolver belongs to <see cref="NativePeer"/>).</summary>
 internal static unsafe class ElfNativePeer
 {
-    private static readonly nint Lib = Load();
+    private static readonly nint Lib = NativeLibraries.Load("elfbench");
 
     /// <summary><c>bpf_object__open_file</c> + <c>bpf_object__close</c>; 0 or -errno.</summary>
     public static readonly delegate* unmanaged<byte*, int> Open = (delegate* unmanaged<byte*, int>)Export("eb_open");
@@ -15,19 +15,4 @@ internal static unsafe class ElfNativePeer
     public static readonly delegate* unmanaged<byte*, int> OpenLoad = (delegate* unmanaged<byte*, int>)Export("eb_open_load");
 
     private static nint Export(string name) => NativeLibrary.GetExport(Lib, name);
-
-    private static nint Load()
-    {
-        string path = Path.Combine(RepoRoot(), "bench", "native", "build", "libelfbench.so");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"native peer not built: run bench/native/build.sh (needs libbpf-dev); looked for {path}");
-        return NativeLibrary.Load(path);
-    }
-
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx"))) return dir.FullName;
-        return Directory.GetCurrentDirectory();
-    }
 }

@@ -14,7 +14,8 @@ internal static class NativeLibraries
         return NativeLibrary.Load(path);
     }
 
-    private static string RepoRoot()
+    /// <summary>The repository root (the folder with SharpBpf.slnx) above the running benchmark.</summary>
+    public static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx"))) return dir.FullName;
