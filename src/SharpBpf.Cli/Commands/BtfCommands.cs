@@ -35,38 +35,12 @@ internal static class BtfCommands
 
     private static int List(bool json)
     {
-        var rows = new List<Row>();
-        foreach (uint id in BtfHandle.EnumerateIds())
-        {
-            try
-            {
-                using var h = BtfHandle.FromId(id);
-                rows.Add(new Row(h.GetInfo(), [], []));
-            }
-            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT)
-            {
-                // freed between GET_NEXT_ID and GET_FD_BY_ID
-            }
-        }
+        var rows = Common.ReadAll(BtfHandle.EnumerateIds(), BtfHandle.FromId, h => new Row(h.GetInfo(), [], []));
         var byId = rows.ToDictionary(r => r.Info.Id);
-        foreach (uint id in BpfProgram.EnumerateIds())
-        {
-            try
-            {
-                using var p = BpfProgram.FromId(id);
-                if (byId.TryGetValue(p.GetInfo().BtfId, out var r)) r.Programs.Add(id);
-            }
-            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT) { }
-        }
-        foreach (uint id in BpfMap.EnumerateIds())
-        {
-            try
-            {
-                using var m = BpfMap.FromId(id);
-                if (byId.TryGetValue(m.GetInfo().BtfId, out var r)) r.Maps.Add(id);
-            }
-            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT) { }
-        }
+        foreach (var (id, btfId) in Common.ReadAll(BpfProgram.EnumerateIds(), BpfProgram.FromId, p => (p.Id, p.GetInfo().BtfId)))
+            if (byId.TryGetValue(btfId, out var r)) r.Programs.Add(id);
+        foreach (var (id, btfId) in Common.ReadAll(BpfMap.EnumerateIds(), BpfMap.FromId, m => (m.Id, m.GetInfo().BtfId)))
+            if (byId.TryGetValue(btfId, out var r)) r.Maps.Add(id);
         if (json)
         {
             Common.WriteJson(w =>

@@ -10,6 +10,47 @@ internal static class Common
 
     public static Argument<uint> IdArgument(string what) => new("id") { Description = $"{what} id (see '{what} list')" };
 
+    /// <summary><c>list</c> (alias <c>ls</c>) with <c>--json</c>.</summary>
+    public static Command ListCommand(string description, Func<bool, int> run)
+    {
+        var json = JsonOption();
+        var list = new Command("list", description) { json };
+        list.Aliases.Add("ls");
+        list.SetAction(p => run(p.GetValue(json)));
+        return list;
+    }
+
+    /// <summary>A verb on one object by id (<c>show ID</c>, <c>dump ID</c>) with <c>--json</c>.</summary>
+    public static Command IdCommand(string name, string description, string what, Func<uint, bool, int> run)
+    {
+        var json = JsonOption();
+        var id = IdArgument(what);
+        var command = new Command(name, description) { id, json };
+        command.SetAction(p => run(p.GetValue(id), p.GetValue(json)));
+        return command;
+    }
+
+    /// <summary>Opens every id and reads what <paramref name="read"/> wants, skipping objects freed between
+    /// GET_NEXT_ID and GET_FD_BY_ID (ENOENT).</summary>
+    public static List<TInfo> ReadAll<T, TInfo>(IEnumerable<uint> ids, Func<uint, T> open, Func<T, TInfo> read)
+        where T : IDisposable
+    {
+        var result = new List<TInfo>();
+        foreach (uint id in ids)
+        {
+            try
+            {
+                using var obj = open(id);
+                result.Add(read(obj));
+            }
+            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT)
+            {
+                // freed meanwhile
+            }
+        }
+        return result;
+    }
+
     /// <summary>Writes JSON with an indented Utf8JsonWriter (AOT-safe, no reflection).</summary>
     public static void WriteJson(Action<Utf8JsonWriter> write)
     {

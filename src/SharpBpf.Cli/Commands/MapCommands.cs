@@ -12,48 +12,15 @@ internal static class MapCommands
     public static Command Build()
     {
         var map = new Command("map", "Inspect BPF maps loaded in the kernel");
-
-        var json = Common.JsonOption();
-        var list = new Command("list", "List all maps") { json };
-        list.Aliases.Add("ls");
-        list.SetAction(p => List(p.GetValue(json)));
-        map.Subcommands.Add(list);
-
-        var showJson = Common.JsonOption();
-        var showId = Common.IdArgument("map");
-        var show = new Command("show", "Show one map") { showId, showJson };
-        show.SetAction(p => Show(p.GetValue(showId), p.GetValue(showJson)));
-        map.Subcommands.Add(show);
-
-        var dumpJson = Common.JsonOption();
-        var dumpId = Common.IdArgument("map");
-        var dump = new Command("dump", "Dump all entries of a map (keys and values as hex)") { dumpId, dumpJson };
-        dump.SetAction(p => Dump(p.GetValue(dumpId), p.GetValue(dumpJson)));
-        map.Subcommands.Add(dump);
+        map.Subcommands.Add(Common.ListCommand("List all maps", List));
+        map.Subcommands.Add(Common.IdCommand("show", "Show one map", "map", Show));
+        map.Subcommands.Add(Common.IdCommand("dump", "Dump all entries of a map (keys and values as hex)", "map", Dump));
         return map;
-    }
-
-    private static List<MapInfo> Collect()
-    {
-        var infos = new List<MapInfo>();
-        foreach (uint id in BpfMap.EnumerateIds())
-        {
-            try
-            {
-                using var m = BpfMap.FromId(id);
-                infos.Add(m.GetInfo());
-            }
-            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT)
-            {
-                // freed between GET_NEXT_ID and GET_FD_BY_ID
-            }
-        }
-        return infos;
     }
 
     private static int List(bool json)
     {
-        var infos = Collect();
+        var infos = Common.ReadAll(BpfMap.EnumerateIds(), BpfMap.FromId, m => m.GetInfo());
         if (json)
         {
             Common.WriteJson(w =>

@@ -13,37 +13,15 @@ internal static class ProgCommands
     public static Command Build()
     {
         var prog = new Command("prog", "Inspect BPF programs loaded in the kernel");
-
-        var json = Common.JsonOption();
-        var list = new Command("list", "List all programs") { json };
-        list.Aliases.Add("ls");
-        list.SetAction(p => List(p.GetValue(json)));
-        prog.Subcommands.Add(list);
-
-        var showJson = Common.JsonOption();
-        var showId = Common.IdArgument("prog");
-        var show = new Command("show", "Show one program") { showId, showJson };
-        show.SetAction(p => Show(p.GetValue(showId), p.GetValue(showJson)));
-        prog.Subcommands.Add(show);
+        prog.Subcommands.Add(Common.ListCommand("List all programs", List));
+        prog.Subcommands.Add(Common.IdCommand("show", "Show one program", "prog", Show));
         prog.Subcommands.Add(ProgLoadCommand.Build());
         return prog;
     }
 
     private static int List(bool json)
     {
-        var infos = new List<ProgramInfo>();
-        foreach (uint id in BpfProgram.EnumerateIds())
-        {
-            try
-            {
-                using var p = BpfProgram.FromId(id);
-                infos.Add(p.GetInfo());
-            }
-            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT)
-            {
-                // unloaded between GET_NEXT_ID and GET_FD_BY_ID
-            }
-        }
+        var infos = Common.ReadAll(BpfProgram.EnumerateIds(), BpfProgram.FromId, p => p.GetInfo());
         if (json)
         {
             Common.WriteJson(w =>
