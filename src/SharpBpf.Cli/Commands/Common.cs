@@ -60,6 +60,14 @@ internal static class Common
         Output.Writer.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
     }
 
+    /// <summary>Writes <paramref name="items"/> as one JSON array, each with <paramref name="writeItem"/>.</summary>
+    public static void WriteJsonArray<T>(IEnumerable<T> items, Action<Utf8JsonWriter, T> writeItem) => WriteJson(w =>
+    {
+        w.WriteStartArray();
+        foreach (var item in items) writeItem(w, item);
+        w.WriteEndArray();
+    });
+
     public static string Hex(ReadOnlySpan<byte> bytes)
     {
         var sb = new StringBuilder(bytes.Length * 3);

@@ -23,12 +23,7 @@ internal static class MapCommands
         var infos = Common.ReadAll(BpfMap.EnumerateIds(), BpfMap.FromId, m => m.GetInfo());
         if (json)
         {
-            Common.WriteJson(w =>
-            {
-                w.WriteStartArray();
-                foreach (var i in infos) WriteInfo(w, i);
-                w.WriteEndArray();
-            });
+            Common.WriteJsonArray(infos, WriteInfo);
             return 0;
         }
         var table = new Table().AddColumns("ID", "TYPE", "NAME", "KEY", "VALUE", "MAX_ENTRIES", "FLAGS", "BTF");

@@ -24,12 +24,7 @@ internal static class ProgCommands
         var infos = Common.ReadAll(BpfProgram.EnumerateIds(), BpfProgram.FromId, p => p.GetInfo());
         if (json)
         {
-            Common.WriteJson(w =>
-            {
-                w.WriteStartArray();
-                foreach (var i in infos) WriteInfo(w, i);
-                w.WriteEndArray();
-            });
+            Common.WriteJsonArray(infos, WriteInfo);
             return 0;
         }
         var table = new Table().AddColumns("ID", "TYPE", "NAME", "TAG", "GPL", "LOADED", "UID", "XLATED", "JITED", "MAPS", "RUNS", "RUN_TIME_NS");
