@@ -6,29 +6,17 @@ namespace SharpBpf.Btf;
 
 /// <summary>
 /// BTF loaded into the kernel (an fd from BPF_BTF_LOAD or BPF_BTF_GET_FD_BY_ID): what programs and maps reference for
-/// func/line info and key/value types. Owns the fd; <see cref="Dispose"/> closes it.
+/// func/line info and key/value types. Owns the fd; <see cref="BpfObject.Dispose()"/> closes it.
 /// </summary>
-public sealed unsafe class BtfHandle : IDisposable
+public sealed unsafe class BtfHandle : BpfObject
 {
     private const int MinLogSize = 64 * 1024;
     private const int MaxLogSize = 16 * 1024 * 1024;
 
-    private readonly SafeBpfFd _fd;
-
-    private BtfHandle(SafeBpfFd fd) => _fd = fd;
-
-    /// <summary>The file descriptor.</summary>
-    /// <exception cref="ObjectDisposedException">Disposed.</exception>
-    public int Fd
+    private BtfHandle(SafeBpfFd fd)
+        : base(fd)
     {
-        get
-        {
-            ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
-            return _fd.Fd;
-        }
     }
-
-    internal SafeBpfFd Handle => _fd;
 
     /// <summary>Loads <paramref name="spec"/>'s raw blob into the kernel (BPF_BTF_LOAD, Linux 4.18).</summary>
     /// <exception cref="BtfLoadException">The kernel refused it; the message names the problem from its log.</exception>
@@ -104,10 +92,10 @@ public sealed unsafe class BtfHandle : IDisposable
     /// <summary>Id, name, size and whether it is kernel (vmlinux/module) BTF (BPF_OBJ_GET_INFO_BY_FD).</summary>
     public BtfObjectInfo GetInfo()
     {
-        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         var name = stackalloc byte[256];
         var info = new BpfBtfInfo { name = (ulong)name, name_len = 256 };
-        ObjectInfo.Get(_fd, ref info);
+        ObjectInfo.Get(Handle, ref info);
         int len = new ReadOnlySpan<byte>(name, 256).IndexOf((byte)0);
         string n = Encoding.UTF8.GetString(name, len < 0 ? 255 : len);
         return new BtfObjectInfo(info.id, n, info.btf_size, info.kernel_btf != 0);
@@ -116,9 +104,9 @@ public sealed unsafe class BtfHandle : IDisposable
     /// <summary>The raw BTF blob as the kernel holds it (BPF_OBJ_GET_INFO_BY_FD with a buffer).</summary>
     public byte[] ReadRaw()
     {
-        ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         var info = new BpfBtfInfo();
-        ObjectInfo.Get(_fd, ref info);
+        ObjectInfo.Get(Handle, ref info);
         // The blob cannot change, but ask again if the kernel reports a larger size.
         while (true)
         {
@@ -127,7 +115,7 @@ public sealed unsafe class BtfHandle : IDisposable
             fixed (byte* b = blob)
             {
                 info = new BpfBtfInfo { btf = (ulong)b, btf_size = size };
-                ObjectInfo.Get(_fd, ref info);
+                ObjectInfo.Get(Handle, ref info);
             }
             if (info.btf_size <= size) return info.btf_size == size ? blob : blob[..(int)info.btf_size];
         }
@@ -137,9 +125,6 @@ public sealed unsafe class BtfHandle : IDisposable
     /// parsed stand-alone yet.</summary>
     /// <exception cref="BtfFormatException">The blob is not stand-alone BTF.</exception>
     public BtfSpec ReadSpec() => BtfSpec.Parse(ReadRaw());
-
-    /// <summary>Closes the fd.</summary>
-    public void Dispose() => _fd.Dispose();
 }
 
 /// <summary>What the kernel reports about a BTF object.</summary>
