@@ -1,0 +1,158 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using SharpBpf.Interop;
+using SharpBpf.Programs;
+
+namespace SharpBpf.Links;
+
+/// <summary>
+/// A tracepoint program attached to a kernel tracepoint (tracefs <c>events/CATEGORY/NAME</c>) through a perf event
+/// and a BPF_PERF_EVENT link (Linux 5.15). Owns the perf event fd as well as the link fd; disposing closes both.
+/// </summary>
+public sealed class TracepointLink : BpfLink
+{
+    private const string TracefsPath = "/sys/kernel/tracing";
+    private const string DebugfsTracingPath = "/sys/kernel/debug/tracing";
+
+    private readonly SafeBpfFd _perfEvent;
+
+    private TracepointLink(SafeBpfFd fd, uint id, SafeBpfFd perfEvent, string category, string name, ulong cookie, ulong tracepointId)
+        : base(fd, LinkType.PerfEvent, id)
+    {
+        _perfEvent = perfEvent;
+        Category = category;
+        Name = name;
+        Cookie = cookie;
+        TracepointId = tracepointId;
+    }
+
+    /// <summary>The tracepoint's category (subsystem), e.g. <c>syscalls</c>.</summary>
+    public string Category { get; }
+
+    /// <summary>The tracepoint's name, e.g. <c>sys_enter_getpid</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The BPF cookie the program reads with <c>bpf_get_attach_cookie</c>.</summary>
+    public ulong Cookie { get; }
+
+    /// <summary>The tracepoint's id in tracefs (the perf event's <c>config</c>).</summary>
+    public ulong TracepointId { get; }
+
+    /// <summary>The perf event fd the link is attached to (valid until disposed).</summary>
+    public int PerfEventFd
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_perfEvent.IsClosed, this);
+            return _perfEvent.Fd;
+        }
+    }
+
+    /// <summary>
+    /// Attaches <paramref name="program"/> (of type Tracepoint) to tracepoint <paramref name="category"/>/<paramref
+    /// name="name"/>: opens a PERF_TYPE_TRACEPOINT perf event with the tracefs id and links the program to it
+    /// (BPF_LINK_CREATE with BPF_PERF_EVENT). The program runs on every CPU. Mounts tracefs at
+    /// /sys/kernel/tracing when no tracefs is mounted.
+    /// </summary>
+    /// <param name="program">A loaded Tracepoint program.</param>
+    /// <param name="category">The tracepoint's category, e.g. <c>sched</c>.</param>
+    /// <param name="name">The tracepoint's name, e.g. <c>sched_process_exec</c>.</param>
+    /// <param name="cookie">Value for <c>bpf_get_attach_cookie</c> in the program.</param>
+    /// <exception cref="ArgumentException">The program is not a Tracepoint program, a name is not a plain path
+    /// component, or the tracepoint does not exist.</exception>
+    /// <exception cref="BpfException">perf_event_open, BPF_LINK_CREATE or mounting tracefs failed.</exception>
+    public static TracepointLink Attach(BpfProgram program, string category, string name, ulong cookie = 0)
+    {
+        ArgumentNullException.ThrowIfNull(program);
+        if (program.Type != ProgramType.Tracepoint)
+            throw new ArgumentException($"program '{program.Name}' is {program.Type}, tracepoint links need a Tracepoint program", nameof(program));
+        RequireComponent(category, nameof(category));
+        RequireComponent(name, nameof(name));
+        ulong tpId = ReadTracepointId(category, name);
+
+        var perf = new PerfEventAttr
+        {
+            type = PerfEvent.PERF_TYPE_TRACEPOINT,
+            config = tpId,
+            sample_period = 1,
+            wakeup_events = 1,
+        };
+        int pfd = PerfEvent.TryOpen(ref perf, pid: -1, cpu: 0);
+        if (pfd < 0) throw new BpfException("perf_event_open", -pfd, $"tracepoint {category}/{name} (id {tpId})");
+        var perfFd = new SafeBpfFd(pfd);
+        SafeBpfFd? linkFd = null;
+        try
+        {
+            var attr = new LinkCreateAttr
+            {
+                prog_fd = (uint)program.Fd,
+                target_fd = (uint)pfd,
+                attach_type = (uint)AttachType.PerfEvent,
+                perf_event_bpf_cookie = cookie,
+            };
+            int fd = Bpf.TryCall(BpfCmd.BPF_LINK_CREATE, ref attr);
+            if (fd < 0) throw new BpfException("BPF_LINK_CREATE", -fd, $"attaching program '{program.Name}' to tracepoint {category}/{name}");
+            linkFd = new SafeBpfFd(fd);
+            return new TracepointLink(linkFd, GetInfo(linkFd).Id, perfFd, category, name, cookie, tpId);
+        }
+        catch
+        {
+            linkFd?.Dispose();
+            perfFd.Dispose();
+            throw;
+        }
+    }
+
+    private static void RequireComponent(string value, string paramName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(value, paramName);
+        if (value.Contains('/') || value.Contains('\0') || value is "." or "..")
+            throw new ArgumentException($"'{value}' is not a tracepoint {paramName} (a single tracefs path component)", paramName);
+    }
+
+    /// <summary>The tracefs id of <paramref name="category"/>/<paramref name="name"/>.</summary>
+    private static ulong ReadTracepointId(string category, string name)
+    {
+        string events = Path.Combine(EnsureTracefs(), "events");
+        string idFile = Path.Combine(events, category, name, "id");
+        string text;
+        try
+        {
+            text = File.ReadAllText(idFile);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ArgumentException($"no tracepoint {category}/{name} ({idFile} does not exist)", nameof(name), e);
+        }
+        if (!ulong.TryParse(text.AsSpan().Trim(), out ulong id))
+            throw new FormatException($"{idFile}: '{text.Trim()}' is not a tracepoint id");
+        return id;
+    }
+
+    /// <summary>The tracefs directory, mounting tracefs at /sys/kernel/tracing when neither it nor the debugfs
+    /// tracing directory has events.</summary>
+    internal static unsafe string EnsureTracefs()
+    {
+        foreach (var dir in (ReadOnlySpan<string>)[TracefsPath, DebugfsTracingPath])
+            if (Directory.Exists(Path.Combine(dir, "events"))) return dir;
+        Directory.CreateDirectory(TracefsPath);
+        byte[] fs = Encoding.UTF8.GetBytes("tracefs\0"), target = Encoding.UTF8.GetBytes(TracefsPath + "\0");
+        fixed (byte* f = fs)
+        fixed (byte* t = target)
+        {
+            if (Libc.mount(f, t, f, 0, null) != 0)
+                throw new BpfException("mount", Marshal.GetLastPInvokeError(), $"mounting tracefs at {TracefsPath}");
+        }
+        return TracefsPath;
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) _perfEvent.Dispose();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"tracepoint link {Id} on {Category}/{Name}";
+}

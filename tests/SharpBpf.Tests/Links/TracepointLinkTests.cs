@@ -1,0 +1,86 @@
+using SharpBpf.Links;
+using SharpBpf.Maps;
+using SharpBpf.Programs;
+using SharpBpf.TestUtilities;
+using static SharpBpf.Tests.Links.TracingTestSupport;
+
+namespace SharpBpf.Tests.Links;
+
+[Collection(KernelCollection.Name)]
+public class TracepointLinkTests
+{
+    private const int Calls = 50;
+
+    [Fact]
+    public void CountsGetpidAndSeesTheCookieUntilDisposed()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var counters = ArrayMap<ulong>.Create("sb_tp_count", 2);
+        using var prog = Load(ProgramType.Tracepoint, "sb_tp_getpid", counters);
+        const ulong cookie = 0x1234_5678_9abc_def0;
+
+        var link = TracepointLink.Attach(prog, "syscalls", "sys_enter_getpid", cookie);
+        try
+        {
+            Assert.Equal(LinkType.PerfEvent, link.Type);
+            Assert.Equal(LinkType.PerfEvent, link.GetInfo().Type);
+            Assert.Equal(prog.Id, link.ProgramId);
+            Assert.Equal(cookie, link.Cookie);
+            Assert.True(link.PerfEventFd >= 0);
+            Assert.Equal(ulong.Parse(File.ReadAllText("/sys/kernel/tracing/events/syscalls/sys_enter_getpid/id").Trim()), link.TracepointId);
+            Assert.Contains(link.Id, BpfLink.EnumerateIds());
+
+            CallGetpid(Calls);
+            Assert.True(counters[0] >= Calls, $"counted {counters[0]} getpid calls, expected at least {Calls}");
+            Assert.Equal(cookie, counters[1]);
+        }
+        finally
+        {
+            link.Dispose();
+        }
+        Assert.Throws<ObjectDisposedException>(() => link.PerfEventFd);
+        Assert.DoesNotContain(link.Id, BpfLink.EnumerateIds());
+
+        ulong before = counters[0];
+        CallGetpid(Calls);
+        Assert.Equal(before, counters[0]);
+    }
+
+    [Fact]
+    public void ZeroCookieByDefault()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var counters = ArrayMap<ulong>.Create("sb_tp_nocookie", 2);
+        counters[1] = 99;
+        using var prog = Load(ProgramType.Tracepoint, "sb_tp_nocookie", counters);
+        using (TracepointLink.Attach(prog, "syscalls", "sys_enter_getpid"))
+            CallGetpid(3);
+        Assert.True(counters[0] >= 3);
+        Assert.Equal(0ul, counters[1]);
+    }
+
+    [Fact]
+    public void UnknownTracepointIsAnArgumentError()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var counters = ArrayMap<ulong>.Create("sb_tp_unknown", 2);
+        using var prog = Load(ProgramType.Tracepoint, "sb_tp_unknown", counters);
+        var e = Assert.Throws<ArgumentException>(() => TracepointLink.Attach(prog, "syscalls", "sys_enter_no_such_call"));
+        Assert.Contains("syscalls/sys_enter_no_such_call", e.Message);
+        Assert.Throws<ArgumentException>(() => TracepointLink.Attach(prog, "../syscalls", "sys_enter_getpid"));
+    }
+
+    [Fact]
+    public void WrongProgramTypeIsRejected()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var counters = ArrayMap<ulong>.Create("sb_tp_wrong", 2);
+        using var prog = Load(ProgramType.RawTracepoint, "sb_tp_wrong", counters);
+        var e = Assert.Throws<ArgumentException>(() => TracepointLink.Attach(prog, "syscalls", "sys_enter_getpid"));
+        Assert.Contains("Tracepoint program", e.Message);
+    }
+}
