@@ -131,18 +131,11 @@ public sealed class TracepointLink : BpfLink
 
     /// <summary>The tracefs directory, mounting tracefs at /sys/kernel/tracing when neither it nor the debugfs
     /// tracing directory has events.</summary>
-    internal static unsafe string EnsureTracefs()
+    internal static string EnsureTracefs()
     {
         foreach (var dir in (ReadOnlySpan<string>)[TracefsPath, DebugfsTracingPath])
             if (Directory.Exists(Path.Combine(dir, "events"))) return dir;
-        Directory.CreateDirectory(TracefsPath);
-        byte[] fs = Encoding.UTF8.GetBytes("tracefs\0"), target = Encoding.UTF8.GetBytes(TracefsPath + "\0");
-        fixed (byte* f = fs)
-        fixed (byte* t = target)
-        {
-            if (Libc.mount(f, t, f, 0, null) != 0)
-                throw new BpfException("mount", Marshal.GetLastPInvokeError(), $"mounting tracefs at {TracefsPath}");
-        }
+        Internal.Mounts.Mount("tracefs", TracefsPath);
         return TracefsPath;
     }
 

@@ -28,14 +28,7 @@ public static unsafe class BpfFs
     public static void EnsureMounted(string path = DefaultPath)
     {
         if (IsMounted(path)) return;
-        Directory.CreateDirectory(path);
-        byte[] src = Encoding.UTF8.GetBytes("bpf\0"), dst = Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* s = src)
-        fixed (byte* d = dst)
-        {
-            if (Libc.mount(s, d, s, 0, null) != 0)
-                throw new BpfException("mount", Marshal.GetLastPInvokeError(), $"mounting bpffs at {path}");
-        }
+        Internal.Mounts.Mount("bpf", path);
     }
 
     internal static void Pin(SafeBpfFd fd, string path)
