@@ -31,20 +31,13 @@ public class RawTracepointLinkTests
             Assert.Equal(prog.Id, link.ProgramId);
             Assert.Equal("sys_enter", link.Name);
             Assert.Contains(link.Id, BpfLink.EnumerateIds());
-
-            CallGetpid(Calls);
-            Assert.True(counters[0] >= Calls, $"counted {counters[0]} getpid calls, expected at least {Calls}");
-            Assert.Equal(cookie, counters[1]);
         }
-        finally
+        catch
         {
             link.Dispose();
+            throw;
         }
-        Assert.DoesNotContain(link.Id, BpfLink.EnumerateIds());
-
-        ulong before = counters[0];
-        CallGetpid(Calls);
-        Assert.Equal(before, counters[0]);
+        AssertCountsUntilDisposed(link, counters, cookie, Calls);
     }
 
     [Fact]

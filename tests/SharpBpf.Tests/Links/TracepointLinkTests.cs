@@ -30,21 +30,14 @@ public class TracepointLinkTests
             Assert.True(link.PerfEventFd >= 0);
             Assert.Equal(ulong.Parse(File.ReadAllText("/sys/kernel/tracing/events/syscalls/sys_enter_getpid/id").Trim()), link.TracepointId);
             Assert.Contains(link.Id, BpfLink.EnumerateIds());
-
-            CallGetpid(Calls);
-            Assert.True(counters[0] >= Calls, $"counted {counters[0]} getpid calls, expected at least {Calls}");
-            Assert.Equal(cookie, counters[1]);
         }
-        finally
+        catch
         {
             link.Dispose();
+            throw;
         }
+        AssertCountsUntilDisposed(link, counters, cookie, Calls);
         Assert.Throws<ObjectDisposedException>(() => link.PerfEventFd);
-        Assert.DoesNotContain(link.Id, BpfLink.EnumerateIds());
-
-        ulong before = counters[0];
-        CallGetpid(Calls);
-        Assert.Equal(before, counters[0]);
     }
 
     [Fact]

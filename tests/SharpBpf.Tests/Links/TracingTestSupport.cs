@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using SharpBpf.Links;
 using SharpBpf.Asm;
 using SharpBpf.Maps;
 using SharpBpf.Programs;
@@ -66,5 +67,26 @@ internal static partial class TracingTestSupport
     public static void CallGetpid(int count)
     {
         for (int i = 0; i < count; i++) getpid();
+    }
+
+    /// <summary>Calls getpid <paramref name="calls"/> times: the attached program counts them and stores
+    /// <paramref name="cookie"/>; then disposes <paramref name="link"/> and checks it is gone and counting stops.</summary>
+    public static void AssertCountsUntilDisposed(BpfLink link, ArrayMap<ulong> counters, ulong cookie, int calls)
+    {
+        try
+        {
+            CallGetpid(calls);
+            Assert.True(counters[0] >= (ulong)calls, $"counted {counters[0]} getpid calls, expected at least {calls}");
+            Assert.Equal(cookie, counters[1]);
+        }
+        finally
+        {
+            link.Dispose();
+        }
+        Assert.DoesNotContain(link.Id, BpfLink.EnumerateIds());
+
+        ulong before = counters[0];
+        CallGetpid(calls);
+        Assert.Equal(before, counters[0]);
     }
 }
