@@ -21,6 +21,7 @@ public static class Cli
         root.Subcommands.Add(ConformanceCommand.Build());
         root.Subcommands.Add(ObjCommands.Build());
         root.Subcommands.Add(BtfCommands.Build());
+        root.Subcommands.Add(TopCommand.Build());
         foreach (var tool in Tools.ToolCommands.Build()) root.Subcommands.Add(tool);
         return root;
     }
