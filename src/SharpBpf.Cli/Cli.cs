@@ -22,6 +22,7 @@ public static class Cli
         root.Subcommands.Add(ObjCommands.Build());
         root.Subcommands.Add(BtfCommands.Build());
         root.Subcommands.Add(TopCommand.Build());
+        root.Subcommands.Add(TestRunCommand.Build());
         foreach (var tool in Tools.ToolCommands.Build()) root.Subcommands.Add(tool);
         return root;
     }
