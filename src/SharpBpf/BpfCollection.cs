@@ -57,10 +57,14 @@ public sealed class BpfCollection : IDisposable
     private readonly Dictionary<string, BpfProgram> _programs;
     private readonly BtfHandle? _btf;
 
-    private BpfCollection(Dictionary<string, BpfMap> maps, Dictionary<string, BpfProgram> programs, BtfHandle? btf, List<string> warnings)
+    private readonly Dictionary<string, string> _sections;
+
+    private BpfCollection(Dictionary<string, BpfMap> maps, Dictionary<string, BpfProgram> programs, Dictionary<string, string> sections,
+        BtfHandle? btf, List<string> warnings)
     {
         _maps = maps;
         _programs = programs;
+        _sections = sections;
         _btf = btf;
         Warnings = warnings;
     }
@@ -78,6 +82,20 @@ public sealed class BpfCollection : IDisposable
 
     /// <summary>The loaded programs by name (programs with <see cref="ProgramSpec.AutoLoad"/> off are absent).</summary>
     public IReadOnlyDictionary<string, BpfProgram> Programs => _programs;
+
+    /// <summary>The ELF section each loaded program came from ("tracepoint/sched/sched_process_exec" ...), by
+    /// program name; empty for programs of a spec built in code.</summary>
+    public IReadOnlyDictionary<string, string> SectionNames => _sections;
+
+    /// <summary>
+    /// Attaches every program whose section name says where (as a libbpf skeleton's <c>attach()</c>): see
+    /// <see cref="Links.AutoAttach"/>. Programs whose section lacks the information (xdp, tc, socket filters, a bare
+    /// "tracepoint" ...) stay unattached and are listed in <see cref="Links.AttachedLinks.Skipped"/>.
+    /// </summary>
+    /// <returns>The links, by program name; dispose to detach them all.</returns>
+    /// <exception cref="Links.AutoAttachException">A program failed to attach (named in the exception); the links
+    /// made before were disposed.</exception>
+    public Links.AttachedLinks AttachAll() => Links.AutoAttach.AttachAll(this);
 
     /// <summary>Reads <paramref name="path"/> with <see cref="ElfReader"/> and loads it.</summary>
     public static BpfCollection LoadFile(string path, CollectionLoadOptions? options = null) => Load(ElfReader.ReadFile(path), options);
@@ -187,7 +205,8 @@ public sealed class BpfCollection : IDisposable
                 }
                 newPins.Add(path);
             }
-            return new BpfCollection(maps, programs, btf, warnings);
+            var sections = programs.Keys.ToDictionary(n => n, n => spec.Programs[n].SectionName, StringComparer.Ordinal);
+            return new BpfCollection(maps, programs, sections, btf, warnings);
         }
         catch (Exception e)
         {
