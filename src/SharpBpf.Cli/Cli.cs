@@ -21,6 +21,8 @@ public static class Cli
         root.Subcommands.Add(ConformanceCommand.Build());
         root.Subcommands.Add(ObjCommands.Build());
         root.Subcommands.Add(BtfCommands.Build());
+        root.Subcommands.Add(LinkCommands.Build());
+        root.Subcommands.Add(PerfCommands.Build());
         return root;
     }
 
