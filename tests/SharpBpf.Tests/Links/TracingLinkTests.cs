@@ -64,6 +64,19 @@ public class TracingLinkTests
     }
 
     [Fact]
+    public void TpBtfCookieIsReportedByTheKernel()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var c = Load("count_exec_btf");
+        using var link = TracingLink.Attach(c.Programs["count_exec_btf"], cookie: 0xC0FFEE);
+        Assert.Equal(0xC0FFEEul, link.Cookie);
+        Assert.Equal(0xC0FFEEul, Assert.IsType<RawTracepointLinkInfo>(link.GetInfo()).Cookie);
+        using var reopened = Assert.IsType<RawTracepointLink>(BpfLink.FromId(link.Id));
+        Assert.Equal(0xC0FFEEul, reopened.Cookie);
+    }
+
+    [Fact]
     public void TracingLinkRefusesIteratorAndOtherPrograms()
     {
         KernelTest.Require();
