@@ -21,6 +21,8 @@ public static class Cli
         root.Subcommands.Add(ConformanceCommand.Build());
         root.Subcommands.Add(ObjCommands.Build());
         root.Subcommands.Add(BtfCommands.Build());
+        root.Subcommands.Add(LinkCommands.Build());
+        root.Subcommands.Add(PerfCommands.Build());
         root.Subcommands.Add(TopCommand.Build());
         root.Subcommands.Add(TestRunCommand.Build());
         foreach (var tool in Tools.ToolCommands.Build()) root.Subcommands.Add(tool);

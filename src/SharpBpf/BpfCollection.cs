@@ -57,10 +57,14 @@ public sealed class BpfCollection : IDisposable
     private readonly Dictionary<string, BpfProgram> _programs;
     private readonly BtfHandle? _btf;
 
-    private BpfCollection(Dictionary<string, BpfMap> maps, Dictionary<string, BpfProgram> programs, BtfHandle? btf, List<string> warnings)
+    private readonly Dictionary<string, string> _sections;
+
+    private BpfCollection(Dictionary<string, BpfMap> maps, Dictionary<string, BpfProgram> programs, Dictionary<string, string> sections,
+        BtfHandle? btf, List<string> warnings)
     {
         _maps = maps;
         _programs = programs;
+        _sections = sections;
         _btf = btf;
         Warnings = warnings;
     }
@@ -78,6 +82,20 @@ public sealed class BpfCollection : IDisposable
 
     /// <summary>The loaded programs by name (programs with <see cref="ProgramSpec.AutoLoad"/> off are absent).</summary>
     public IReadOnlyDictionary<string, BpfProgram> Programs => _programs;
+
+    /// <summary>The ELF section each loaded program came from ("tracepoint/sched/sched_process_exec" ...), by
+    /// program name; empty for programs of a spec built in code.</summary>
+    public IReadOnlyDictionary<string, string> SectionNames => _sections;
+
+    /// <summary>
+    /// Attaches every program whose section name says where (as a libbpf skeleton's <c>attach()</c>): see
+    /// <see cref="Links.AutoAttach"/>. Programs whose section lacks the information (xdp, tc, socket filters, a bare
+    /// "tracepoint" ...) stay unattached and are listed in <see cref="Links.AttachedLinks.Skipped"/>.
+    /// </summary>
+    /// <returns>The links, by program name; dispose to detach them all.</returns>
+    /// <exception cref="Links.AutoAttachException">A program failed to attach (named in the exception); the links
+    /// made before were disposed.</exception>
+    public Links.AttachedLinks AttachAll() => Links.AutoAttach.AttachAll(this);
 
     /// <summary>Reads <paramref name="path"/> with <see cref="ElfReader"/> and loads it.</summary>
     public static BpfCollection LoadFile(string path, CollectionLoadOptions? options = null) => Load(ElfReader.ReadFile(path), options);
@@ -187,7 +205,8 @@ public sealed class BpfCollection : IDisposable
                 }
                 newPins.Add(path);
             }
-            return new BpfCollection(maps, programs, btf, warnings);
+            var sections = programs.Keys.ToDictionary(n => n, n => spec.Programs[n].SectionName, StringComparer.Ordinal);
+            return new BpfCollection(maps, programs, sections, btf, warnings);
         }
         catch (Exception e)
         {
@@ -358,8 +377,12 @@ public sealed class BpfCollection : IDisposable
                 insns[r.Instruction + 1] = new Instruction(next.OpCode, next.Dst, next.Src, next.Offset, (int)r.Offset);
             }
         }
+        BtfHandle? moduleBtf = null;
         if (ProgramSections.TryClassify(spec.SectionName, out var info) && info.TargetKind != AttachTargetKind.None && spec.AttachBtfId == 0)
-            load.AttachBtfId = ResolveAttachTarget(name, spec, info.TargetKind);
+        {
+            (load.AttachBtfId, moduleBtf) = ResolveAttachTarget(name, spec, info.TargetKind);
+            if (moduleBtf is not null) load.AttachBtfObjFd = moduleBtf.Fd;
+        }
         try
         {
             return BpfProgram.Load(load, options.Programs);
@@ -368,9 +391,15 @@ public sealed class BpfCollection : IDisposable
         {
             throw new CollectionLoadException("program", name, e.Message, e);
         }
+        finally
+        {
+            moduleBtf?.Dispose(); // the kernel holds its own reference once the program is loaded
+        }
     }
 
-    private static uint ResolveAttachTarget(string name, ProgramSpec spec, AttachTargetKind kind)
+    /// <summary>The attach target's BTF id in vmlinux or, failing that, in a module's BTF (then with that module's
+    /// BTF object, whose fd goes into <c>attach_btf_obj_fd</c>).</summary>
+    private static (uint Id, BtfHandle? Module) ResolveAttachTarget(string name, ProgramSpec spec, AttachTargetKind kind)
     {
         if (string.IsNullOrEmpty(spec.AttachTo))
             throw new CollectionLoadException("program", name, $"section '{spec.SectionName}' needs an attach target (set ProgramSpec.AttachTo)");
@@ -392,9 +421,40 @@ public sealed class BpfCollection : IDisposable
         {
             throw new CollectionLoadException("program", name, $"resolving attach target '{spec.AttachTo}' needs kernel BTF: {e.Message}", e);
         }
-        if (!kernel.TryTypeByName(typeName, btfKind, out var target))
-            throw new CollectionLoadException("program", name, $"the kernel's BTF has no {btfKind} '{typeName}' to attach to (target '{spec.AttachTo}')");
-        return target.Id;
+        if (kernel.TryTypeByName(typeName, btfKind, out var target)) return (target.Id, null);
+        string module;
+        uint moduleTypeId;
+        try
+        {
+            if (!ModuleBtf.TryFind(kernel, typeName, btfKind, out module, out moduleTypeId))
+                throw new CollectionLoadException("program", name, $"neither the kernel's nor a module's BTF has a {btfKind} '{typeName}' to attach to (target '{spec.AttachTo}')");
+        }
+        catch (BtfFormatException e)
+        {
+            throw new CollectionLoadException("program", name, $"resolving attach target '{spec.AttachTo}' in module BTF: {e.Message}", e);
+        }
+        return (moduleTypeId, OpenModuleBtf(name, module));
+    }
+
+    /// <summary>The loaded BTF object of kernel module <paramref name="module"/> (by walking the BTF ids).</summary>
+    private static BtfHandle OpenModuleBtf(string program, string module)
+    {
+        foreach (uint id in BtfHandle.EnumerateIds())
+        {
+            BtfHandle handle;
+            try
+            {
+                handle = BtfHandle.FromId(id);
+            }
+            catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT)
+            {
+                continue; // freed meanwhile
+            }
+            var info = handle.GetInfo();
+            if (info.IsKernel && info.Name == module) return handle;
+            handle.Dispose();
+        }
+        throw new CollectionLoadException("program", program, $"the attach target is in module {module}, whose BTF object was not found (module unloaded?)");
     }
 
     /// <summary>Disposes every map and program of the collection.</summary>

@@ -33,12 +33,27 @@ public abstract class BpfObject : IDisposable
     public bool IsDisposed => _fd.IsClosed;
 
     /// <summary>Pins the object at <paramref name="path"/> in bpffs (BPF_OBJ_PIN): it then outlives this object
-    /// and the process until the pin is removed (<see cref="Pinning.BpfFs.Unpin"/>).</summary>
+    /// and the process until the pin is removed (<see cref="Unpin"/>, <see cref="Pinning.BpfFs.Unpin"/>).</summary>
+    /// <exception cref="Pinning.BpfFsPathException">The path's directory is not on a bpf filesystem.</exception>
+    /// <exception cref="BpfException">The kernel refused (EEXIST: something is pinned there).</exception>
     public void Pin(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ObjectDisposedException.ThrowIf(_fd.IsClosed, this);
         Pinning.BpfFs.Pin(_fd, path);
+        PinnedPath = path;
+    }
+
+    /// <summary>Where <see cref="Pin"/> last pinned this object (null when not pinned through this instance).</summary>
+    public string? PinnedPath { get; private set; }
+
+    /// <summary>Removes the pin made by <see cref="Pin"/> (nothing to do when not pinned through this instance).
+    /// The object stays alive while this instance or anything else holds it.</summary>
+    public void Unpin()
+    {
+        if (PinnedPath is not { } path) return;
+        if (File.Exists(path)) Pinning.BpfFs.Unpin(path);
+        PinnedPath = null;
     }
 
     /// <summary>Closes the fd.</summary>

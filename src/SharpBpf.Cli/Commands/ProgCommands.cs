@@ -7,7 +7,7 @@ using Spectre.Console;
 
 namespace SharpBpf.Cli.Commands;
 
-/// <summary><c>sharpbpf prog list|show</c>, like <c>bpftool prog</c>.</summary>
+/// <summary><c>sharpbpf prog list|show|load|pin|attach</c>, like <c>bpftool prog</c>.</summary>
 internal static class ProgCommands
 {
     public static Command Build()
@@ -16,6 +16,8 @@ internal static class ProgCommands
         prog.Subcommands.Add(Common.ListCommand("List all programs", List));
         prog.Subcommands.Add(Common.IdCommand("show", "Show one program", "prog", Show));
         prog.Subcommands.Add(ProgLoadCommand.Build());
+        prog.Subcommands.Add(ProgPinAttachCommands.BuildPin());
+        prog.Subcommands.Add(ProgPinAttachCommands.BuildAttach());
         return prog;
     }
 

@@ -25,6 +25,8 @@ public static partial class KernelFeatures
         ("fmod_ret-load", () => AttachProbes.TracingLoad(PT.Tracing, AT.ModifyReturn, "bpf_modify_return_test")),
         ("lsm-load", () => AttachProbes.TracingLoad(PT.Lsm, AT.LsmMac, "bpf_lsm_file_open")),
         ("ext-load", () => ProbeProgramType(PT.Ext)),
+        ("iter-load", () => AttachProbes.TracingLoad(PT.Tracing, AT.TraceIter, "bpf_iter_task")),
+        ("iter-map-elem-load", () => AttachProbes.TracingLoad(PT.Tracing, AT.TraceIter, "bpf_iter_bpf_map_elem")),
         ("xdp-generic", AttachProbes.XdpGeneric),
         ("tcx", AttachProbes.Tcx),
         ("cgroup-link", AttachProbes.CgroupLink),
@@ -32,7 +34,8 @@ public static partial class KernelFeatures
 
     /// <summary>The attach kinds <see cref="Attach"/> knows: "kprobe-attach", "kprobe-multi-attach", "uprobe-attach",
     /// "uprobe-multi-attach", "tracepoint-attach", "raw-tracepoint", "perf-event-link", "hardware-perf-events",
-    /// "fentry-load", "fexit-load", "fmod_ret-load", "lsm-load", "ext-load", "xdp-generic", "tcx", "cgroup-link".</summary>
+    /// "fentry-load", "fexit-load", "fmod_ret-load", "lsm-load", "ext-load", "iter-load" (a task iterator),
+    /// "iter-map-elem-load" (a map element iterator), "xdp-generic", "tcx", "cgroup-link".</summary>
     public static IReadOnlyList<string> AttachKinds { get; } = Array.AsReadOnly(AttachProbeTable.Select(p => p.Name).ToArray());
 
     /// <summary>Probes an attach kind by really attaching (or opening/loading) and detaching again; see

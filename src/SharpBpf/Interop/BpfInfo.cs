@@ -97,9 +97,18 @@ internal struct BpfLinkInfo
     [FieldOffset(8)] public uint prog_id;
     [FieldOffset(16)] public ulong raw_tracepoint_tp_name;
     [FieldOffset(24)] public uint raw_tracepoint_tp_name_len;
+    [FieldOffset(32)] public ulong raw_tracepoint_cookie;
     [FieldOffset(16)] public uint tracing_attach_type;
     [FieldOffset(20)] public uint tracing_target_obj_id;
     [FieldOffset(24)] public uint tracing_target_btf_id;
+    [FieldOffset(32)] public ulong tracing_cookie;
+    [FieldOffset(16)] public ulong iter_target_name;
+    [FieldOffset(24)] public uint iter_target_name_len;
+    [FieldOffset(28)] public uint iter_map_map_id;
+    [FieldOffset(32)] public ulong iter_cgroup_cgroup_id;
+    [FieldOffset(40)] public uint iter_cgroup_order;
+    [FieldOffset(32)] public uint iter_task_tid;
+    [FieldOffset(36)] public uint iter_task_pid;
     [FieldOffset(16)] public ulong cgroup_cgroup_id;
     [FieldOffset(24)] public uint cgroup_attach_type;
     [FieldOffset(16)] public uint netns_netns_ino;
@@ -110,6 +119,26 @@ internal struct BpfLinkInfo
     [FieldOffset(24)] public int netfilter_priority;
     [FieldOffset(28)] public uint netfilter_flags;
     [FieldOffset(16)] public uint perf_event_type;
+    [FieldOffset(24)] public ulong perf_event_tracepoint_tp_name;
+    [FieldOffset(32)] public uint perf_event_tracepoint_name_len;
+    [FieldOffset(40)] public ulong perf_event_tracepoint_cookie;
+    [FieldOffset(24)] public ulong perf_event_event_config;
+    [FieldOffset(32)] public uint perf_event_event_type;
+    [FieldOffset(40)] public ulong perf_event_event_cookie;
     [FieldOffset(16)] public uint tcx_ifindex;
     [FieldOffset(20)] public uint tcx_attach_type;
+}
+
+/// <summary><c>union bpf_iter_link_info</c>: the iterator's parameters passed with BPF_LINK_CREATE
+/// (<c>iter_info</c>); named nested members flattened with '_'.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+internal struct BpfIterLinkInfo
+{
+    [FieldOffset(0)] public uint map_map_fd;
+    [FieldOffset(0)] public uint cgroup_order;
+    [FieldOffset(4)] public uint cgroup_cgroup_fd;
+    [FieldOffset(8)] public ulong cgroup_cgroup_id;
+    [FieldOffset(0)] public uint task_tid;
+    [FieldOffset(4)] public uint task_pid;
+    [FieldOffset(8)] public uint task_pid_fd;
 }

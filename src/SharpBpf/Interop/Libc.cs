@@ -41,6 +41,14 @@ internal static unsafe partial class Libc
     internal static partial int dup(int fd);
 
     [LibraryImport(Lib, SetLastError = true)]
+    internal static partial nint read(int fd, byte* buf, nuint count);
+
+    /// <summary>statfs(2); <paramref name="buf"/> must hold a <c>struct statfs</c> (120 bytes on 64-bit Linux), whose
+    /// first field is <c>f_type</c> (a long).</summary>
+    [LibraryImport(Lib, SetLastError = true)]
+    internal static partial int statfs(byte* path, byte* buf);
+
+    [LibraryImport(Lib, SetLastError = true)]
     internal static partial void* mmap(void* addr, nuint length, int prot, int flags, int fd, long offset);
 
     [LibraryImport(Lib, SetLastError = true)]

@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using SharpBpf.Internal;
 using SharpBpf.Interop;
 using SharpBpf.Programs;
@@ -42,7 +42,9 @@ public class BpfLink : BpfObject
     internal static BpfLink Create(BpfProgram program, uint target, AttachType attachType, uint flags, string what) =>
         FromHandle(CreateFd(program, target, attachType, flags, what));
 
-    /// <summary>Opens the link with kernel id <paramref name="id"/> (BPF_LINK_GET_FD_BY_ID).</summary>
+    /// <summary>Opens the link with kernel id <paramref name="id"/> (BPF_LINK_GET_FD_BY_ID) as the class of its kind:
+    /// <see cref="XdpLink"/>, <see cref="RawTracepointLink"/> (raw_tp and tp_btf), <see cref="TracingLink"/>,
+    /// <see cref="IterLink"/>, <see cref="TracepointLink"/>; kinds without a class of their own as <see cref="BpfLink"/>.</summary>
     public static BpfLink FromId(uint id)
     {
         var attr = new GetIdAttr { link_id = id };
@@ -51,7 +53,7 @@ public class BpfLink : BpfObject
         return FromHandle(new SafeBpfFd(fd));
     }
 
-    /// <summary>Opens a link pinned in bpffs (BPF_OBJ_GET). XDP links come back as <see cref="XdpLink"/>.</summary>
+    /// <summary>Opens a link pinned in bpffs (BPF_OBJ_GET), as the class of its kind (see <see cref="FromId"/>).</summary>
     /// <exception cref="ArgumentException">The pinned object is not a link.</exception>
     public static BpfLink FromPinned(string path)
     {
@@ -62,7 +64,10 @@ public class BpfLink : BpfObject
     /// <summary>Ids of all links in the system (BPF_LINK_GET_NEXT_ID), ascending.</summary>
     public static IEnumerable<uint> EnumerateIds() => ObjectIds.Enumerate(BpfCmd.BPF_LINK_GET_NEXT_ID);
 
-    private static BpfLink FromHandle(SafeBpfFd handle)
+    /// <summary>Wraps a link fd (taking ownership) as the class of its kind: <see cref="XdpLink"/>,
+    /// <see cref="RawTracepointLink"/> (raw_tp and tp_btf), <see cref="TracingLink"/>, <see cref="IterLink"/>,
+    /// <see cref="TracepointLink"/> (a perf event link on a tracepoint); other kinds as <see cref="BpfLink"/>.</summary>
+    internal static BpfLink FromHandle(SafeBpfFd handle)
     {
         try
         {
@@ -71,6 +76,10 @@ public class BpfLink : BpfObject
             return info switch
             {
                 XdpLinkInfo xdp => new XdpLink(handle, info.Id, (int)xdp.IfIndex, mode: null),
+                RawTracepointLinkInfo raw => new RawTracepointLink(handle, info.Id, raw.Name, raw.Cookie),
+                TracingLinkInfo tracing => new TracingLink(handle, info.Id, tracing.AttachType, tracing.Cookie),
+                IterLinkInfo iter => new IterLink(handle, info.Id, iter.TargetName),
+                PerfEventLinkInfo { Kind: PerfEventLinkKind.Tracepoint } tp => TracepointLink.Reopened(handle, info.Id, tp.Name, tp.Cookie),
                 _ => new BpfLink(handle, info.Type, info.Id),
             };
         }
@@ -81,25 +90,63 @@ public class BpfLink : BpfObject
         }
     }
 
-    /// <summary>Kernel info about this link (BPF_OBJ_GET_INFO_BY_FD).</summary>
+    /// <summary>Kernel info about this link (BPF_OBJ_GET_INFO_BY_FD): a <see cref="LinkInfo"/> subclass with the
+    /// kind's details where the library knows them (<see cref="TracingLinkInfo"/>, <see cref="IterLinkInfo"/> ...).</summary>
     public LinkInfo GetInfo()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         return GetInfo(Handle);
     }
 
-    internal static LinkInfo GetInfo(SafeBpfFd fd)
+    private const int NameBufferSize = 512;
+
+    internal static unsafe LinkInfo GetInfo(SafeBpfFd fd)
     {
         BpfLinkInfo info = default;
         ObjectInfo.Get(fd, ref info);
         var type = (LinkType)info.type;
-        return type switch
+        byte* name = stackalloc byte[NameBufferSize];
+        switch (type)
         {
-            LinkType.Xdp => new XdpLinkInfo(info.id, info.prog_id, info.xdp_ifindex),
-            LinkType.Tcx => new TcxLinkInfo(info.id, info.prog_id, info.tcx_ifindex, (AttachType)info.tcx_attach_type),
-            _ => new LinkInfo(type, info.id, info.prog_id),
-        };
+            case LinkType.Xdp:
+                return new XdpLinkInfo(info.id, info.prog_id, info.xdp_ifindex);
+            case LinkType.Tcx:
+                return new TcxLinkInfo(info.id, info.prog_id, info.tcx_ifindex, (AttachType)info.tcx_attach_type);
+            case LinkType.Tracing:
+                return new TracingLinkInfo(info.id, info.prog_id, (AttachType)info.tracing_attach_type, info.tracing_target_obj_id,
+                    info.tracing_target_btf_id, info.tracing_cookie);
+            case LinkType.RawTracepoint:
+                info = default;
+                info.raw_tracepoint_tp_name = (ulong)name;
+                info.raw_tracepoint_tp_name_len = NameBufferSize;
+                ObjectInfo.Get(fd, ref info);
+                return new RawTracepointLinkInfo(info.id, info.prog_id, CString(name), info.raw_tracepoint_cookie);
+            case LinkType.Iter:
+                info = default;
+                info.iter_target_name = (ulong)name;
+                info.iter_target_name_len = NameBufferSize;
+                ObjectInfo.Get(fd, ref info);
+                string target = CString(name);
+                return new IterLinkInfo(info.id, info.prog_id, target, target is "bpf_map_elem" or "bpf_sk_storage_map" or "sockmap" ? info.iter_map_map_id : 0);
+            case LinkType.PerfEvent:
+                var kind = (PerfEventLinkKind)info.perf_event_type;
+                if (kind == PerfEventLinkKind.Tracepoint)
+                {
+                    info = default;
+                    info.perf_event_tracepoint_tp_name = (ulong)name;
+                    info.perf_event_tracepoint_name_len = NameBufferSize;
+                    ObjectInfo.Get(fd, ref info);
+                    return new PerfEventLinkInfo(info.id, info.prog_id, kind, CString(name), info.perf_event_tracepoint_cookie, 0, 0);
+                }
+                if (kind == PerfEventLinkKind.Event)
+                    return new PerfEventLinkInfo(info.id, info.prog_id, kind, null, info.perf_event_event_cookie, info.perf_event_event_type, info.perf_event_event_config);
+                return new PerfEventLinkInfo(info.id, info.prog_id, kind, null, 0, 0, 0);
+            default:
+                return new LinkInfo(type, info.id, info.prog_id);
+        }
     }
+
+    private static unsafe string CString(byte* p) => System.Text.Encoding.UTF8.GetString(MemoryMarshal.CreateReadOnlySpanFromNullTerminated(p));
 
     /// <summary>
     /// Atomically replaces the attached program with <paramref name="newProgram"/> (BPF_LINK_UPDATE, Linux 5.7).
@@ -154,3 +201,57 @@ public sealed record XdpLinkInfo(uint Id, uint ProgramId, uint IfIndex) : LinkIn
 /// <param name="IfIndex">The interface (0 once detached).</param>
 /// <param name="AttachType">Ingress or egress.</param>
 public sealed record TcxLinkInfo(uint Id, uint ProgramId, uint IfIndex, AttachType AttachType) : LinkInfo(LinkType.Tcx, Id, ProgramId);
+
+/// <summary>Info of a raw tracepoint link (raw_tp, and tp_btf programs, whose links are raw tracepoint links too).</summary>
+/// <param name="Id">Kernel object id.</param>
+/// <param name="ProgramId">Id of the attached program.</param>
+/// <param name="Name">The tracepoint's name.</param>
+/// <param name="Cookie">The BPF cookie (Linux 6.10; 0 before).</param>
+public sealed record RawTracepointLinkInfo(uint Id, uint ProgramId, string Name, ulong Cookie) : LinkInfo(LinkType.RawTracepoint, Id, ProgramId);
+
+/// <summary>Info of a BTF tracing link (fentry, fexit, fmod_ret, LSM, freplace).</summary>
+/// <param name="Id">Kernel object id.</param>
+/// <param name="ProgramId">Id of the attached program.</param>
+/// <param name="AttachType">How the program is attached (TraceFentry, LsmMac ...).</param>
+/// <param name="TargetObjectId">Id of the BTF object (vmlinux or a module) or program holding the target.</param>
+/// <param name="TargetBtfId">BTF id of the target function.</param>
+/// <param name="Cookie">The BPF cookie (Linux 6.6; 0 before).</param>
+public sealed record TracingLinkInfo(uint Id, uint ProgramId, AttachType AttachType, uint TargetObjectId, uint TargetBtfId, ulong Cookie)
+    : LinkInfo(LinkType.Tracing, Id, ProgramId);
+
+/// <summary>Info of an iterator link.</summary>
+/// <param name="Id">Kernel object id.</param>
+/// <param name="ProgramId">Id of the attached program.</param>
+/// <param name="TargetName">The iterator target ("task", "bpf_map", "bpf_map_elem" ...).</param>
+/// <param name="MapId">For map element iterators: the map iterated over; otherwise 0.</param>
+public sealed record IterLinkInfo(uint Id, uint ProgramId, string TargetName, uint MapId) : LinkInfo(LinkType.Iter, Id, ProgramId);
+
+/// <summary>What a perf event link is attached to (<c>enum bpf_perf_event_type</c>).</summary>
+public enum PerfEventLinkKind : uint
+{
+    /// <summary>BPF_PERF_EVENT_UNSPEC.</summary>
+    Unspecified = 0,
+    /// <summary>BPF_PERF_EVENT_UPROBE.</summary>
+    Uprobe = 1,
+    /// <summary>BPF_PERF_EVENT_URETPROBE.</summary>
+    Uretprobe = 2,
+    /// <summary>BPF_PERF_EVENT_KPROBE.</summary>
+    Kprobe = 3,
+    /// <summary>BPF_PERF_EVENT_KRETPROBE.</summary>
+    Kretprobe = 4,
+    /// <summary>BPF_PERF_EVENT_TRACEPOINT.</summary>
+    Tracepoint = 5,
+    /// <summary>BPF_PERF_EVENT_EVENT: a hardware or software perf event (sampling).</summary>
+    Event = 6,
+}
+
+/// <summary>Info of a perf event link (Linux 6.6 reports the details).</summary>
+/// <param name="Id">Kernel object id.</param>
+/// <param name="ProgramId">Id of the attached program.</param>
+/// <param name="Kind">What the perf event is.</param>
+/// <param name="Name">The tracepoint's name for <see cref="PerfEventLinkKind.Tracepoint"/>; otherwise null.</param>
+/// <param name="Cookie">The BPF cookie (tracepoints and perf events).</param>
+/// <param name="EventType">For <see cref="PerfEventLinkKind.Event"/>: the perf event type (PERF_TYPE_*).</param>
+/// <param name="EventConfig">For <see cref="PerfEventLinkKind.Event"/>: the perf event config.</param>
+public sealed record PerfEventLinkInfo(uint Id, uint ProgramId, PerfEventLinkKind Kind, string? Name, ulong Cookie, uint EventType, ulong EventConfig)
+    : LinkInfo(LinkType.PerfEvent, Id, ProgramId);

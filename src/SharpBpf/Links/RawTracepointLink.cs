@@ -5,10 +5,12 @@ using SharpBpf.Programs;
 namespace SharpBpf.Links;
 
 /// <summary>A raw tracepoint program attached to a kernel tracepoint by name (BPF_RAW_TRACEPOINT_OPEN, Linux 4.17):
-/// the program sees the tracepoint's raw arguments (<c>u64 args[]</c>) without the tracefs record format.</summary>
+/// the program sees the tracepoint's raw arguments (<c>u64 args[]</c>) without the tracefs record format. Links of
+/// tp_btf programs (<see cref="TracingLink"/>) are raw tracepoint links too: reopened by id or pin they come back as
+/// this class.</summary>
 public sealed class RawTracepointLink : BpfLink
 {
-    private RawTracepointLink(SafeBpfFd fd, uint id, string name, ulong cookie)
+    internal RawTracepointLink(SafeBpfFd fd, uint id, string name, ulong cookie)
         : base(fd, LinkType.RawTracepoint, id)
     {
         Name = name;

@@ -14,9 +14,9 @@ public sealed class TracepointLink : BpfLink
     private const string TracefsPath = "/sys/kernel/tracing";
     private const string DebugfsTracingPath = "/sys/kernel/debug/tracing";
 
-    private readonly SafeBpfFd _perfEvent;
+    private readonly SafeBpfFd? _perfEvent;
 
-    private TracepointLink(SafeBpfFd fd, uint id, SafeBpfFd perfEvent, string category, string name, ulong cookie, ulong tracepointId)
+    private TracepointLink(SafeBpfFd fd, uint id, SafeBpfFd? perfEvent, string category, string name, ulong cookie, ulong tracepointId)
         : base(fd, LinkType.PerfEvent, id)
     {
         _perfEvent = perfEvent;
@@ -26,7 +26,8 @@ public sealed class TracepointLink : BpfLink
         TracepointId = tracepointId;
     }
 
-    /// <summary>The tracepoint's category (subsystem), e.g. <c>syscalls</c>.</summary>
+    /// <summary>The tracepoint's category (subsystem), e.g. <c>syscalls</c>; empty for a link reopened by id or pin
+    /// (the kernel reports only the name).</summary>
     public string Category { get; }
 
     /// <summary>The tracepoint's name, e.g. <c>sys_enter_getpid</c>.</summary>
@@ -35,18 +36,23 @@ public sealed class TracepointLink : BpfLink
     /// <summary>The BPF cookie the program reads with <c>bpf_get_attach_cookie</c>.</summary>
     public ulong Cookie { get; }
 
-    /// <summary>The tracepoint's id in tracefs (the perf event's <c>config</c>).</summary>
+    /// <summary>The tracepoint's id in tracefs (the perf event's <c>config</c>); 0 for a reopened link.</summary>
     public ulong TracepointId { get; }
 
-    /// <summary>The perf event fd the link is attached to (valid until disposed).</summary>
+    /// <summary>The perf event fd the link is attached to (valid until disposed); -1 for a link reopened by id or pin
+    /// (the kernel holds the perf event through the link).</summary>
     public int PerfEventFd
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_perfEvent.IsClosed, this);
-            return _perfEvent.Fd;
+            ObjectDisposedException.ThrowIf(IsDisposed, this);
+            return _perfEvent?.Fd ?? -1;
         }
     }
+
+    /// <summary>A tracepoint link opened by id or pin (the kernel keeps the perf event alive through the link).</summary>
+    internal static TracepointLink Reopened(SafeBpfFd fd, uint id, string? name, ulong cookie) =>
+        new(fd, id, null, "", name ?? "", cookie, 0);
 
     /// <summary>
     /// Attaches <paramref name="program"/> (of type Tracepoint) to tracepoint <paramref name="category"/>/<paramref
@@ -143,9 +149,9 @@ public sealed class TracepointLink : BpfLink
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing) _perfEvent.Dispose();
+        if (disposing) _perfEvent?.Dispose();
     }
 
     /// <inheritdoc/>
-    public override string ToString() => $"tracepoint link {Id} on {Category}/{Name}";
+    public override string ToString() => Category.Length == 0 ? $"tracepoint link {Id} on {Name}" : $"tracepoint link {Id} on {Category}/{Name}";
 }

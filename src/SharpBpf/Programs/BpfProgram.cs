@@ -37,6 +37,10 @@ public sealed unsafe partial class BpfProgram : BpfObject
     /// <summary>The program tag (hash of its instructions, as <c>bpftool prog</c> shows it): 16 hex digits.</summary>
     public string Tag { get; }
 
+    /// <summary>The expected attach type the program was loaded with (links of tracing, LSM and iterator programs
+    /// need it); null when none was given or the program was opened by id, pin or fd (the kernel does not report it).</summary>
+    public AttachType? ExpectedAttachType { get; private set; }
+
     /// <summary>The verifier log, when <see cref="ProgramLoadOptions.VerifierLog"/> asked for one; otherwise null.</summary>
     public string? VerifierLog { get; }
 
@@ -126,7 +130,9 @@ public sealed unsafe partial class BpfProgram : BpfObject
                 }
                 if (fd < 0) throw Failure(spec, -fd, log, truncated);
             }
-            return FromHandle(new SafeBpfFd(fd), log, truncated);
+            var program = FromHandle(new SafeBpfFd(fd), log, truncated);
+            program.ExpectedAttachType = spec.ExpectedAttachType;
+            return program;
         }
     }
 

@@ -18,6 +18,7 @@ public class CollectionLoadTests
         ["fexit_unlink"] = "fexit-load",
         ["lsm_file_open"] = "lsm-load",
         ["lsm_exec"] = "lsm-load",
+        ["dump_counts"] = "iter-map-elem-load",
     };
 
     /// <summary>Programs that need the object's BTF loaded with them (bpf_spin_lock values, callbacks need

@@ -50,6 +50,7 @@ public class LayoutTests
         ["BpfMapInfo"] = (typeof(BpfMapInfo), "bpf_map_info"),
         ["BpfBtfInfo"] = (typeof(BpfBtfInfo), "bpf_btf_info"),
         ["BpfLinkInfo"] = (typeof(BpfLinkInfo), "bpf_link_info"),
+        ["BpfIterLinkInfo"] = (typeof(BpfIterLinkInfo), "bpf_iter_link_info"),
         ["PerfEventAttr"] = (typeof(PerfEventAttr), "perf_event_attr"),
     };
 
@@ -84,7 +85,7 @@ public class LayoutTests
     {
         var btf = Kernel.Value;
         var (type, structName) = InfoStructs[name];
-        Assert.Empty(LayoutComparison.Compare(type, btf, btf.TypeByName<BtfStruct>(structName)));
+        Assert.Empty(LayoutComparison.Compare(type, btf, btf.TypeByName<BtfComposite>(structName)));
     }
 
     private static BtfComposite FindAttrMember(BtfSpec btf, string selector)
