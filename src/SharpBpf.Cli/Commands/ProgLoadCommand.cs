@@ -1,7 +1,6 @@
 using System.CommandLine;
 using SharpBpf.Btf;
 using SharpBpf.Elf;
-using System.Runtime.InteropServices;
 using SharpBpf.Links;
 using SharpBpf.Programs;
 using Spectre.Console;
@@ -150,11 +149,9 @@ internal static class ProgLoadCommand
                     + (duration is { } d ? $"detaching in {d} s" : "press Ctrl+C to detach"));
             }
             Output.Writer.Flush();
-            using var stop = new ManualResetEventSlim();
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
-            if (duration is { } seconds) stop.Wait(TimeSpan.FromSeconds(seconds));
-            else stop.Wait();
+            using var stop = new StopSignals();
+            if (duration is { } seconds) stop.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(seconds));
+            else stop.Token.WaitHandle.WaitOne();
         }
         if (!json) Output.Writer.WriteLine($"detached {links.Count} links");
         return 0;

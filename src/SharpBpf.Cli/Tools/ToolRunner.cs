@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using SharpBpf.Events;
@@ -40,15 +39,7 @@ internal static class ToolRunner
     public static void SetAction(Command cmd, Func<ParseResult, CancellationToken, int> run) =>
         cmd.SetAction(p =>
         {
-            using var stop = new CancellationTokenSource();
-            void Stop(PosixSignalContext c)
-            {
-                c.Cancel = true; // we end the process ourselves, after cleanup
-                stop.Cancel();
-            }
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
+            using var stop = new Commands.StopSignals();
             return run(p, stop.Token);
         });
 
