@@ -187,6 +187,15 @@ public static class CoreRelocator
         }
 
         var insn = insns[at];
+        // What the instruction carried, as libbpf reports it (bitfield and type id values are not validated, so the
+        // compiler's guess may differ from the value computed from the local types).
+        ulong carried = (insn.OpCode & 0x07) switch
+        {
+            0x04 or 0x07 => (ulong)(long)insn.Imm,
+            0x01 or 0x02 or 0x03 => (ulong)(long)insn.Offset,
+            _ when insn.OpCode == 0x18 && at + 1 < insns.Length => (uint)insn.Imm | (ulong)(uint)insns[at + 1].Imm << 32,
+            _ => outcome.OldValue,
+        };
         bool poisoned = outcome.Poison;
         string? reason = outcome.PoisonReason;
         int oldSize = 0, newSize = 0;
@@ -260,7 +269,7 @@ public static class CoreRelocator
             LocalSpec = localSpec.ToString(),
             TargetSpec = chosen?.ToString(),
             TargetTypeId = chosen?.RootTypeId ?? 0,
-            OldValue = outcome.OldValue,
+            OldValue = carried,
             NewValue = poisoned ? 0 : outcome.NewValue,
             OldSize = oldSize,
             NewSize = newSize,

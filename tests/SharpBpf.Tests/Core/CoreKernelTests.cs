@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 using SharpBpf.Btf;
 using SharpBpf.Core;
 using SharpBpf.Programs;
@@ -241,5 +242,61 @@ public partial class CoreKernelTests
         var e = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(spec, new CollectionLoadOptions { KernelTypes = target }));
         var core = Assert.IsType<CoreRelocationException>(e.InnerException);
         Assert.Equal(("core_ok", "struct task_struct.pid"), (core.ProgramName, core.TypePath));
+    }
+
+    [Fact]
+    public void LibbpfPatchesEveryInstructionAlike()
+    {
+        KernelTest.Require();
+        if (!File.Exists("/usr/sbin/bpftool") && !File.Exists("/usr/bin/bpftool"))
+        {
+            if (Environment.GetEnvironmentVariable("CI") == "true") Assert.Fail("bpftool is missing in CI (.ci/run installs it)");
+            Assert.Skip("bpftool is not installed");
+        }
+        string dir = Path.Combine(Pinning.BpfFs.DefaultPath, "sharpbpf-core-" + Guid.NewGuid().ToString("N")[..12]);
+        string log;
+        try
+        {
+            (int rc, log) = BpftoolCrossCheckTests.Bpftool($"-d prog loadall {TestData.PathOf("core.bpf.o")} {dir}");
+            Assert.True(rc == 0, log);
+        }
+        finally
+        {
+            if (Directory.Exists(dir))
+            {
+                foreach (var f in Directory.GetFiles(dir)) File.Delete(f);
+                Directory.Delete(dir);
+            }
+        }
+        var spec = TestData.Spec("core.bpf.o");
+        var ours = CoreRelocator.Relocate(spec, Kernel);
+        var patched = new Regex(@"prog '(\w+)': relo #\d+: (?:patched insn #(\d+) \([A-Z0-9/]+\) (?:imm64|imm|off) (\d+) -> (\d+)|substituting insn #(\d+) w/ invalid insn|patched insn #(\d+) \(LDX/ST/STX\) mem_sz (\d+) -> (\d+))");
+        int compared = 0;
+        foreach (Match m in patched.Matches(log))
+        {
+            string prog = m.Groups[1].Value;
+            if (prog == "sub_tgid")
+            {
+                // libbpf relocates the subprogram once before appending it; we relocate each copy.
+                var copies = ours.Values.SelectMany(l => l).Where(r => r.TypePath == "struct task_struct.tgid" && r.Kind == BtfCoreRelocationKind.FieldByteOffset).ToList();
+                Assert.NotEmpty(copies);
+                Assert.All(copies, r => Assert.Equal(ulong.Parse(m.Groups[4].Value), r.NewValue));
+            }
+            else if (m.Groups[2].Success)
+            {
+                var r = Assert.Single(ours[prog], x => x.Instruction == int.Parse(m.Groups[2].Value));
+                Assert.Equal((ulong.Parse(m.Groups[3].Value), ulong.Parse(m.Groups[4].Value)), (r.OldValue, r.NewValue));
+            }
+            else if (m.Groups[5].Success)
+                Assert.True(Assert.Single(ours[prog], x => x.Instruction == int.Parse(m.Groups[5].Value)).Poisoned);
+            else
+            {
+                var r = Assert.Single(ours[prog], x => x.Instruction == int.Parse(m.Groups[6].Value));
+                Assert.Equal((int.Parse(m.Groups[7].Value), int.Parse(m.Groups[8].Value)), (r.OldSize, r.NewSize));
+            }
+            compared++;
+        }
+        // Every relocation of the two programs (subprogram copies counted once by libbpf) was compared.
+        Assert.Equal(ours.Values.Sum(l => l.Count) - 1 + 1 /* mem_sz line */, compared);
     }
 }
