@@ -128,7 +128,7 @@ public static class CoreRelocator
         public string? PoisonReason;
     }
 
-    private static CoreRelocationResult ApplyOne(string prog, BtfSpec local, BtfSpec target, BtfCoreRelocation relo, int at,
+    internal static CoreRelocationResult ApplyOne(string prog, BtfSpec local, BtfSpec target, BtfCoreRelocation relo, int at,
         Instruction[] insns, CandidateCache cache)
     {
         string fallbackPath = local.TryTypeById(relo.TypeId, out var rootType) ? CoreSpec.TypeName(rootType) : $"type id {relo.TypeId}";
@@ -145,7 +145,20 @@ public static class CoreRelocator
         CoreRelocationException Fail(string message) => new(prog, relo.Kind, path, relo.AccessString, $"instruction {at}: {message}");
 
         if ((uint)at >= (uint)insns.Length) throw Fail($"the instruction is outside the program's {insns.Length} instructions");
+        try
+        {
+            return Patch(prog, local, relo, at, insns, cache, localSpec, path, Fail);
+        }
+        catch (Exception e) when (e is BtfFormatException or KeyNotFoundException)
+        {
+            // Malformed BTF met while matching or computing (a reference loop, a type without size where one is needed).
+            throw Fail(e.Message);
+        }
+    }
 
+    private static CoreRelocationResult Patch(string prog, BtfSpec local, BtfCoreRelocation relo, int at, Instruction[] insns, CandidateCache cache,
+        CoreSpec localSpec, string path, Func<string, CoreRelocationException> Fail)
+    {
         Outcome outcome;
         CoreSpec? chosen = null;
         if (relo.Kind == BtfCoreRelocationKind.TypeIdLocal)

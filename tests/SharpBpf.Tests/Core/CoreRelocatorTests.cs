@@ -328,3 +328,49 @@ public class CoreRelocatorTests
         Assert.Contains("opcode 0x95", badInsn.Message);
     }
 }
+
+/// <summary>Random relocation records over a real object's BTF against the kernel's (or the object's own) BTF:
+/// the engine either relocates or throws <see cref="CoreRelocationException"/>, never anything else.</summary>
+public class CoreRelocatorFuzzTests
+{
+    [Fact]
+    public void RandomRecordsGiveResultsOrTypedErrors()
+    {
+        var spec = Elf.TestData.Spec("core.bpf.o");
+        var local = spec.Btf!;
+        var targets = new List<BtfSpec> { local };
+        if (File.Exists("/sys/kernel/btf/vmlinux")) targets.Add(BtfSpec.Kernel);
+        var rng = new Random(6);
+        int ok = 0, typed = 0;
+        foreach (var target in targets)
+        {
+            var cache = new CoreRelocator.CandidateCache(target);
+            for (int n = 0; n < 20_000; n++)
+            {
+                uint typeId = (uint)rng.Next(1, (int)local.MaxTypeId + 1);
+                int len = rng.Next(1, 5);
+                string access = string.Join(':', Enumerable.Range(0, len).Select(_ => rng.Next(0, 4)));
+                var kind = (BtfCoreRelocationKind)rng.Next(0, 13);
+                var relo = new BtfCoreRelocation(0, typeId, 0, rng.Next(8) == 0 ? "0" : access, kind);
+                Instruction[] insns = rng.Next(3) switch
+                {
+                    0 => [new(0xb7, 1, 0, 0, rng.Next(0, 64)), new(0x95, 0, 0, 0, 0)],
+                    1 => [new(0x61, 0, 1, (short)rng.Next(0, 64), 0), new(0x95, 0, 0, 0, 0)],
+                    _ => [new(0x18, 1, 0, 0, rng.Next(0, 64)), new(0, 0, 0, 0, 0), new(0x95, 0, 0, 0, 0)],
+                };
+                try
+                {
+                    var r = CoreRelocator.ApplyOne("fuzz", local, target, relo, 0, insns, cache);
+                    Assert.Equal(r.Poisoned, insns[0] == CoreRelocator.Poison);
+                    ok++;
+                }
+                catch (CoreRelocationException e)
+                {
+                    Assert.Equal("fuzz", e.ProgramName);
+                    typed++;
+                }
+            }
+        }
+        Assert.True(ok > 1000 && typed > 1000, $"{ok} relocated, {typed} typed errors");
+    }
+}
