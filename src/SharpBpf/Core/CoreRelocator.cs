@@ -449,8 +449,9 @@ public static class CoreRelocator
         }
     }
 
-    /// <summary>Candidate target types per local root type, found by essential name and kind; built once per target
-    /// BTF (the essential-name index) and once per relocation run (the per-type lists).</summary>
+    /// <summary>Candidate target types per local root type, found by essential name and kind: the target's types of
+    /// exactly that name plus its flavored ones (<c>name___x</c>, indexed once per target BTF: only names that carry a
+    /// flavor, so the index stays small); the per-type lists live for one relocation run.</summary>
     internal sealed class CandidateCache(BtfSpec target)
     {
         private readonly Dictionary<(BtfSpec, uint), List<BtfType>> _byLocal = [];
@@ -459,32 +460,37 @@ public static class CoreRelocator
         {
             if (_byLocal.TryGetValue((localRoot.Owner, localRoot.Id), out var list)) return list;
             list = [];
-            var index = EssentialIndexes.GetValue(target, BuildIndex);
-            if (index.TryGetValue(CoreRules.EssentialName(localRoot.Name), out var ids))
+            string essential = CoreRules.EssentialName(localRoot.Name);
+            foreach (var t in target.TypesByName(essential))
+                if (CoreRules.KindsCompatible(localRoot, t)) list.Add(t);
+            if (EssentialIndexes.GetValue(target, BuildFlavorIndex).TryGetValue(essential, out var ids))
+            {
                 foreach (uint id in ids)
                 {
                     var t = target.TypeById(id);
                     if (CoreRules.KindsCompatible(localRoot, t)) list.Add(t);
                 }
+                list.Sort((a, b) => a.Id.CompareTo(b.Id));
+            }
             _byLocal[(localRoot.Owner, localRoot.Id)] = list;
             return list;
         }
 
-        private static Dictionary<string, uint[]> BuildIndex(BtfSpec btf)
+        // Essential name -> ids of the types whose name has a flavor suffix.
+        private static Dictionary<string, uint[]> BuildFlavorIndex(BtfSpec btf)
         {
             var lists = new Dictionary<string, List<uint>>(StringComparer.Ordinal);
             foreach (var (name, ids) in btf.NamedTypeIds)
             {
-                string key = CoreRules.EssentialName(name);
+                if (!name.Contains("___", StringComparison.Ordinal)) continue;
+                int len = CoreRules.EssentialNameLength(name);
+                if (len == name.Length) continue;
+                string key = name[..len];
                 if (!lists.TryGetValue(key, out var l)) lists[key] = l = [];
                 l.AddRange(ids);
             }
             var index = new Dictionary<string, uint[]>(lists.Count, StringComparer.Ordinal);
-            foreach (var (k, l) in lists)
-            {
-                l.Sort();
-                index[k] = [.. l];
-            }
+            foreach (var (k, l) in lists) index[k] = [.. l];
             return index;
         }
     }
