@@ -1,5 +1,7 @@
 using SharpBpf.Asm;
+using System.Text.RegularExpressions;
 using SharpBpf.Btf;
+using SharpBpf.Core;
 using SharpBpf.Elf;
 using SharpBpf.Internal;
 using SharpBpf.Maps;
@@ -23,6 +25,10 @@ public sealed record class CollectionLoadOptions
     /// <summary>Existing maps to use instead of creating the spec's maps of the same name (the collection takes
     /// a duplicate fd; the caller keeps its own map).</summary>
     public IReadOnlyDictionary<string, BpfMap>? MapReplacements { get; init; }
+
+    /// <summary>The target BTF for CO-RE relocations; null (the default) uses the running kernel's BTF
+    /// (/sys/kernel/btf/vmlinux, read once per process). Set it to relocate for another kernel.</summary>
+    public BtfSpec? KernelTypes { get; init; }
 }
 
 /// <summary>
@@ -60,14 +66,18 @@ public sealed class BpfCollection : IDisposable
     private readonly Dictionary<string, string> _sections;
 
     private BpfCollection(Dictionary<string, BpfMap> maps, Dictionary<string, BpfProgram> programs, Dictionary<string, string> sections,
-        BtfHandle? btf, List<string> warnings)
+        BtfHandle? btf, List<string> warnings, Dictionary<string, IReadOnlyList<CoreRelocationResult>> coreRelocations)
     {
         _maps = maps;
         _programs = programs;
         _sections = sections;
         _btf = btf;
         Warnings = warnings;
+        CoreRelocations = coreRelocations;
     }
+
+    /// <summary>The CO-RE relocations applied to each loaded program (programs without any are absent).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<CoreRelocationResult>> CoreRelocations { get; }
 
     /// <summary>The object's BTF as loaded into the kernel (after DATASEC fix-ups and sanitizing), or null when the
     /// object has none or the kernel refused it (see <see cref="Warnings"/>).</summary>
@@ -116,6 +126,7 @@ public sealed class BpfCollection : IDisposable
         var newPins = new List<string>();
         var created = new HashSet<string>(StringComparer.Ordinal);
         var warnings = new List<string>();
+        var core = new CoreContext(options.KernelTypes);
         BtfHandle? btf = null;
         try
         {
@@ -154,7 +165,7 @@ public sealed class BpfCollection : IDisposable
             foreach (var (name, prog) in spec.Programs)
             {
                 if (!prog.AutoLoad) continue;
-                programs[name] = LoadProgram(name, prog, maps, options, spec, btf, warnings);
+                programs[name] = LoadProgram(name, prog, maps, options, spec, btf, warnings, core);
             }
 
             // Program arrays and map-in-maps get their initial 'values' once everything exists.
@@ -206,7 +217,7 @@ public sealed class BpfCollection : IDisposable
                 newPins.Add(path);
             }
             var sections = programs.Keys.ToDictionary(n => n, n => spec.Programs[n].SectionName, StringComparer.Ordinal);
-            return new BpfCollection(maps, programs, sections, btf, warnings);
+            return new BpfCollection(maps, programs, sections, btf, warnings, core.Results);
         }
         catch (Exception e)
         {
@@ -347,9 +358,10 @@ public sealed class BpfCollection : IDisposable
     }
 
     private static BpfProgram LoadProgram(string name, ProgramSpec spec, Dictionary<string, BpfMap> maps, CollectionLoadOptions options,
-        CollectionSpec collection, BtfHandle? btf, List<string> warnings)
+        CollectionSpec collection, BtfHandle? btf, List<string> warnings, CoreContext core)
     {
         var load = spec with { Instructions = (Instruction[])spec.Instructions.Clone() };
+        var relocations = core.Apply(name, spec, collection, load.Instructions);
         if (btf is not null && load.BtfFd == 0 && collection.BtfExt is { } ext && spec.Functions.Count > 0)
         {
             var placements = spec.Functions.Select(f => new BtfFunctionPlacement(f.SectionName, f.SectionOffset, f.Start, f.Length)).ToArray();
@@ -387,6 +399,12 @@ public sealed class BpfCollection : IDisposable
         {
             return BpfProgram.Load(load, options.Programs);
         }
+        catch (BpfVerifierException e) when (PoisonedRelocationHit(e, relocations) is { } hit)
+        {
+            var reached = new CoreRelocationException(name, hit.Kind, hit.TypePath, hit.AccessString,
+                $"instruction {hit.Instruction} was poisoned ({hit.PoisonReason}) and the verifier reached it", hit, e);
+            throw new CollectionLoadException("program", name, reached.Message, reached);
+        }
         catch (Exception e) when (e is BpfException or ArgumentException)
         {
             throw new CollectionLoadException("program", name, e.Message, e);
@@ -394,6 +412,70 @@ public sealed class BpfCollection : IDisposable
         finally
         {
             moduleBtf?.Dispose(); // the kernel holds its own reference once the program is loaded
+        }
+    }
+
+    // "12: (85) call unknown#195896080": the verifier reached a poisoned instruction.
+    private static readonly Regex PoisonLine = new(@"^\s*(\d+): \(85\) call unknown#" + CoreRelocator.PoisonHelperId, RegexOptions.CultureInvariant);
+
+    private static CoreRelocationResult? PoisonedRelocationHit(BpfVerifierException e, IReadOnlyList<CoreRelocationResult> relocations)
+    {
+        if (!relocations.Any(r => r.Poisoned) || !e.Log.Contains("unknown#" + CoreRelocator.PoisonHelperId, StringComparison.Ordinal))
+            return null;
+        for (int i = e.Lines.Count - 1; i >= 0; i--)
+        {
+            var m = PoisonLine.Match(e.Lines[i]);
+            if (!m.Success || !int.TryParse(m.Groups[1].ValueSpan, out int at)) continue;
+            foreach (var r in relocations)
+                if (r.Poisoned && (r.Instruction == at || r.Instruction + 1 == at)) return r;
+        }
+        return relocations.First(r => r.Poisoned); // a log without instruction lines: name the first poisoned one
+    }
+
+    /// <summary>The CO-RE state of one collection load: the target BTF (resolved on first need), the candidate
+    /// cache shared by all programs, and the results.</summary>
+    private sealed class CoreContext(BtfSpec? target)
+    {
+        private BtfSpec? _target = target;
+        private CoreRelocator.CandidateCache? _cache;
+
+        public Dictionary<string, IReadOnlyList<CoreRelocationResult>> Results { get; } = new(StringComparer.Ordinal);
+
+        public IReadOnlyList<CoreRelocationResult> Apply(string name, ProgramSpec spec, CollectionSpec collection, Instruction[] insns)
+        {
+            if (collection.BtfExt is not { } ext || collection.Btf is null) return [];
+            IReadOnlyList<(int, BtfCoreRelocation)> sites;
+            try
+            {
+                sites = CoreRelocator.RelocationsOf(spec, ext);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CollectionLoadException("program", name, "its CO-RE relocations cannot be placed: " + e.Message, e);
+            }
+            if (sites.Count == 0) return [];
+            if (_target is null)
+            {
+                try
+                {
+                    _target = BtfSpec.Kernel;
+                }
+                catch (Exception e) when (e is NotSupportedByKernelException or IOException or BtfFormatException)
+                {
+                    throw new CollectionLoadException("program", name, $"CO-RE relocations need the kernel's BTF (or CollectionLoadOptions.KernelTypes): {e.Message}", e);
+                }
+            }
+            _cache ??= new CoreRelocator.CandidateCache(_target);
+            try
+            {
+                var results = CoreRelocator.Apply(name, spec, collection, _target, insns, _cache);
+                Results[name] = results;
+                return results;
+            }
+            catch (CoreRelocationException e)
+            {
+                throw new CollectionLoadException("program", name, e.Message, e);
+            }
         }
     }
 

@@ -40,6 +40,41 @@ public class ObjCommandTests
     }
 
     [Fact]
+    public void ShowCorePrintsEachRelocation()
+    {
+        KernelTest.Require(); // the kernel's BTF is the default target
+        var r = CliRunner.Run("obj", "show", TestObjects.PathOf("core.bpf.o"), "--core", "--json");
+        Assert.Equal(0, r.ExitCode);
+        using var doc = JsonDocument.Parse(r.Stdout);
+        var progs = doc.RootElement.GetProperty("programs").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        var core = progs["core_fields"].GetProperty("core").EnumerateArray().ToList();
+        var kernel = SharpBpf.Btf.BtfSpec.LoadKernel();
+        var task = kernel.TypeByName<SharpBpf.Btf.BtfStruct>("task_struct");
+        var pid = core.First(x => x.GetProperty("path").GetString() == "struct task_struct.pid" && x.GetProperty("kind").GetString() == "byte_off");
+        Assert.Equal(task.FindMember("pid")!.BitOffset / 8, pid.GetProperty("new_value").GetUInt64());
+        Assert.Equal(task.Id, pid.GetProperty("target_type_id").GetUInt32());
+        Assert.Equal("0:2", pid.GetProperty("access").GetString());
+        var poisoned = Assert.Single(core, x => x.GetProperty("poisoned").GetBoolean());
+        Assert.Equal("struct task_struct___old.sharpbpf_no_such_field", poisoned.GetProperty("path").GetString());
+        Assert.Equal(JsonValueKind.Null, poisoned.GetProperty("target").ValueKind);
+        var shrunk = core.Single(x => x.GetProperty("path").GetString() == "struct task_struct___old.flags");
+        Assert.Equal((8, 4), (shrunk.GetProperty("old_size").GetInt32(), shrunk.GetProperty("new_size").GetInt32()));
+        Assert.Contains(progs["core_types"].GetProperty("core").EnumerateArray(), x => x.GetProperty("kind").GetString() == "enumval_value");
+
+        // Against an explicit BTF file, as a table.
+        var table = CliRunner.Run("obj", "show", TestObjects.PathOf("core_poison.bpf.o"), "--core", "--btf", "/sys/kernel/btf/vmlinux");
+        Assert.Equal(0, table.ExitCode);
+        Assert.Contains("CO-RE relocations: 2 (1 poisoned)", table.Stdout);
+        Assert.Contains("sharpbpf_no_such_field", table.Stdout);
+
+        // Without --core there is no "core" array; --btf alone is a usage error.
+        var plain = CliRunner.Run("obj", "show", TestObjects.PathOf("core.bpf.o"), "--json");
+        using var plainDoc = JsonDocument.Parse(plain.Stdout);
+        Assert.False(plainDoc.RootElement.GetProperty("programs")[0].TryGetProperty("core", out _));
+        Assert.Equal(2, CliRunner.Run("obj", "show", TestObjects.PathOf("core.bpf.o"), "--btf", "/sys/kernel/btf/vmlinux").ExitCode);
+    }
+
+    [Fact]
     public void BadObjectsGiveOneLineErrors()
     {
         var missing = CliRunner.Run("obj", "show", "/nonexistent.bpf.o");

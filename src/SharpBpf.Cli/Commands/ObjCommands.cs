@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using SharpBpf.Btf;
+using SharpBpf.Core;
 using SharpBpf.Elf;
 using SharpBpf.Maps;
 using SharpBpf.Programs;
@@ -16,8 +17,10 @@ internal static class ObjCommands
         var obj = new Command("obj", "Inspect BPF ELF object files");
         var file = new Argument<string>("object") { Description = "BPF ELF object (.bpf.o)" };
         var json = Common.JsonOption();
-        var show = new Command("show", "Show the sections, maps, programs and relocations of an object") { file, json };
-        show.SetAction(p => Show(p.GetValue(file)!, p.GetValue(json)));
+        var core = new Option<bool>("--core") { Description = "Also apply the CO-RE relocations (against the running kernel's BTF, or --btf) and show each result" };
+        var btf = new Option<string?>("--btf") { Description = "With --core: relocate against this BTF file (raw BTF, e.g. a copy of /sys/kernel/btf/vmlinux) instead of the kernel's" };
+        var show = new Command("show", "Show the sections, maps, programs and relocations of an object") { file, json, core, btf };
+        show.SetAction(p => Show(p.GetValue(file)!, p.GetValue(json), p.GetValue(core), p.GetValue(btf)));
         obj.Subcommands.Add(show);
         return obj;
     }
@@ -53,9 +56,47 @@ internal static class ObjCommands
         return string.Join(", ", parts);
     }
 
-    private static int Show(string path, bool json)
+    /// <summary>The CO-RE results of every program, or null without --core.</summary>
+    private static IReadOnlyDictionary<string, IReadOnlyList<CoreRelocationResult>>? CoreResults(CollectionSpec spec, bool core, string? btfPath)
+    {
+        if (!core)
+        {
+            if (btfPath is not null) throw new UsageException("--btf needs --core");
+            return null;
+        }
+        BtfSpec target;
+        if (btfPath is not null)
+        {
+            if (!File.Exists(btfPath)) throw new UsageException($"no such file: {btfPath}");
+            try
+            {
+                target = BtfSpec.Parse(File.ReadAllBytes(btfPath));
+            }
+            catch (BtfFormatException e)
+            {
+                throw new InvalidOperationException($"{btfPath}: {e.Message}", e);
+            }
+        }
+        else target = BtfSpec.Kernel;
+        try
+        {
+            return CoreRelocator.Relocate(spec, target);
+        }
+        catch (CoreRelocationException e)
+        {
+            throw new InvalidOperationException(e.Message, e);
+        }
+    }
+
+    private static string CoreOutcome(CoreRelocationResult r) =>
+        r.Poisoned ? "poisoned: " + r.PoisonReason
+        : r.NewSize != r.OldSize ? $"{r.OldValue} -> {r.NewValue} (size {r.OldSize} -> {r.NewSize})"
+        : $"{r.OldValue} -> {r.NewValue}";
+
+    private static int Show(string path, bool json, bool core = false, string? btfPath = null)
     {
         var spec = Read(path);
+        var coreResults = CoreResults(spec, core, btfPath);
         var elf = ElfFile.Parse(File.ReadAllBytes(path));
         var sections = elf.Sections.Where(s => s.Index != 0).ToList();
         if (json)
@@ -118,6 +159,34 @@ internal static class ObjCommands
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
+                    if (coreResults is not null)
+                    {
+                        w.WriteStartArray("core");
+                        foreach (var r in coreResults.GetValueOrDefault(name) ?? [])
+                        {
+                            w.WriteStartObject();
+                            w.WriteNumber("insn", r.Instruction);
+                            w.WriteString("kind", r.KindName);
+                            w.WriteString("path", r.TypePath);
+                            w.WriteString("access", r.AccessString);
+                            w.WriteNumber("local_type_id", r.LocalTypeId);
+                            w.WriteString("local", r.LocalSpec);
+                            if (r.TargetSpec is { } ts) w.WriteString("target", ts);
+                            else w.WriteNull("target");
+                            w.WriteNumber("target_type_id", r.TargetTypeId);
+                            w.WriteNumber("old_value", r.OldValue);
+                            w.WriteNumber("new_value", r.NewValue);
+                            if (r.NewSize != r.OldSize)
+                            {
+                                w.WriteNumber("old_size", r.OldSize);
+                                w.WriteNumber("new_size", r.NewSize);
+                            }
+                            w.WriteBoolean("poisoned", r.Poisoned);
+                            if (r.PoisonReason is { } why) w.WriteString("poison_reason", why);
+                            w.WriteEndObject();
+                        }
+                        w.WriteEndArray();
+                    }
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
@@ -140,6 +209,15 @@ internal static class ObjCommands
             pt.AddRow(Markup.Escape(name), Markup.Escape(p.SectionName), ProgCommands.TypeName(p.Type), Markup.Escape(p.AttachTo ?? p.ExpectedAttachType?.ToString() ?? "-"),
                 p.Instructions.Length.ToString(), Markup.Escape(string.Join(" ", p.Functions.Select(f => $"{f.Name}@{f.Start}"))), Markup.Escape(Relocations(p)));
         o.Write(pt);
+        if (coreResults is not null)
+        {
+            var ct = new Table().AddColumns("PROGRAM", "INSN", "KIND", "LOCAL", "TARGET", "RESULT");
+            foreach (var (name, results) in coreResults)
+                foreach (var r in results)
+                    ct.AddRow(Markup.Escape(name), r.Instruction.ToString(), r.KindName, Markup.Escape(r.LocalSpec), Markup.Escape(r.TargetSpec ?? "-"), Markup.Escape(CoreOutcome(r)));
+            Output.Writer.WriteLine($"CO-RE relocations: {coreResults.Values.Sum(l => l.Count)} ({coreResults.Values.Sum(l => l.Count(r => r.Poisoned))} poisoned)");
+            o.Write(ct);
+        }
         return 0;
     }
 }

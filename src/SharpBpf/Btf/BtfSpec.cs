@@ -507,4 +507,7 @@ public sealed class BtfSpec
 
     /// <summary>Range of the type section in <see cref="RawData"/> (for tests and dumps).</summary>
     internal (int Start, int End) TypeSection => (_typesStart, _typesEnd);
+
+    /// <summary>Every name with the ids of the types that carry it (for CO-RE candidate search).</summary>
+    internal IEnumerable<KeyValuePair<string, uint[]>> NamedTypeIds => NameIndex;
 }

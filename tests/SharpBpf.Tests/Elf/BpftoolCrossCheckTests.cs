@@ -85,7 +85,7 @@ public class BpftoolCrossCheckTests
         }
     }
 
-    private static (int ExitCode, string Output) Bpftool(string args)
+    internal static (int ExitCode, string Output) Bpftool(string args)
     {
         var psi = new ProcessStartInfo("bpftool", args) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;

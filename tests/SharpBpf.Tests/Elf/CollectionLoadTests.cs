@@ -41,6 +41,14 @@ public class CollectionLoadTests
             Assert.Contains("invalid access to packet", Assert.IsType<BpfVerifierException>(v.InnerException).Log);
             rejected.AutoLoad = false;
         }
+        if (spec.Programs.TryGetValue("core_unguarded", out var poisoned))
+        {
+            // Reads a field the kernel lacks without a guard: its poisoned instruction is reached (CoreKernelTests).
+            var v = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(spec, options));
+            Assert.Equal(("program", "core_unguarded"), (v.Kind, v.Name));
+            Assert.IsType<SharpBpf.Core.CoreRelocationException>(v.InnerException);
+            poisoned.AutoLoad = false;
+        }
         foreach (var (name, p) in spec.Programs)
         {
             if (!NeedBtf.Contains(name)) continue;
