@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using SharpBpf.Symbols;
 using SharpBpf.Tests.Links;
@@ -49,6 +50,46 @@ public class ElfSymbolTableTests
         Assert.Equal(SymbolKind.IndirectFunction, table.Find("strlen").Kind);
         Assert.Throws<ArgumentException>(() => table.Find("malloc@"));
         Assert.Throws<ArgumentException>(() => table.Find("@GLIBC_2.2.5"));
+    }
+
+    /// <summary>Every defined function and its version in libc's .dynsym and in the test binary's .symtab, as readelf
+    /// prints them, equals what the table read.</summary>
+    [Theory]
+    [InlineData("libc", "--dyn-syms", true)]
+    [InlineData("target", "--syms", false)]
+    public void AgreesWithReadelf(string which, string option, bool dynamic)
+    {
+        string path = which == "libc" ? Libc : ProbeTarget.Path;
+        var psi = new ProcessStartInfo("readelf", ["-W", option, path]) { RedirectStandardOutput = true };
+        Process p;
+        try
+        {
+            p = Process.Start(psi)!;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            Assert.Skip("readelf (binutils) is not installed");
+            return;
+        }
+        var expected = new HashSet<string>();
+        using (p)
+        {
+            string? line;
+            while ((line = p.StandardOutput.ReadLine()) is not null)
+            {
+                // "  1448: 00000000000d54e0     8 FUNC    WEAK   DEFAULT   16 getpid@@GLIBC_2.2.5"
+                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length < 8 || f[3] is not ("FUNC" or "IFUNC") || f[6] == "UND") continue;
+                expected.Add($"{f[7]} {ulong.Parse(f[1], System.Globalization.NumberStyles.HexNumber):x}");
+            }
+            p.WaitForExit();
+        }
+        var table = ElfSymbolTable.Read(path);
+        var actual = table.Symbols.Where(s => s.IsDynamic == dynamic && s.Kind is SymbolKind.Function or SymbolKind.IndirectFunction)
+            .Select(s => $"{s.FullName} {s.Address:x}").ToHashSet();
+        Assert.True(expected.Count > 10, $"readelf listed only {expected.Count} functions");
+        Assert.Empty(expected.Except(actual));
+        Assert.Empty(actual.Except(expected));
     }
 
     [Fact]
