@@ -92,6 +92,7 @@ public class BpfLink : BpfObject
     {
         BpfLinkInfo info = default;
         ObjectInfo.Get(fd, ref info);
+        if (ProbeLinkInfo.Decode(fd, info) is { } probe) return probe;
         var type = (LinkType)info.type;
         return type switch
         {

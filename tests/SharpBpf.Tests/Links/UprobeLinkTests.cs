@@ -46,6 +46,16 @@ public class UprobeLinkTests
             Assert.True(exit.IsReturnProbe);
             Assert.Equal(bin, entry.BinaryPath);
             Assert.Contains(entry.Id, BpfLink.EnumerateIds());
+            var info = Assert.IsType<PerfEventLinkInfo>(entry.GetInfo());
+            Assert.Equal(PerfEventKind.Uprobe, info.Kind);
+            Assert.Equal(bin, info.Name);
+            Assert.Equal(entry.FileOffset, info.Offset);
+            Assert.Equal(0xc0ffeeul, info.Cookie);
+            PerfEventLinkInfo exitInfo;
+            using (var byId = BpfLink.FromId(exit.Id)) // info through a plain BpfLink opened by id
+                exitInfo = Assert.IsType<PerfEventLinkInfo>(byId.GetInfo());
+            Assert.Equal(PerfEventKind.Uretprobe, exitInfo.Kind);
+            Assert.Equal(0xbeeful, exitInfo.Cookie);
 
             var (_, sum) = ProbeTarget.Run(41, calls);
             Assert.Equal(calls * (41 * 3 + 1 + 40), sum);
@@ -210,7 +220,14 @@ public class UprobeLinkTests
         var hits = c.Maps["multi_hits"];
         using (var link = UprobeMultiLink.Attach(c.Programs["on_multi"], ProbeTarget.Path, ["sb_target", "sb_second"], cookies: [100, 200]))
         {
-            Assert.Equal(LinkType.UprobeMulti, link.GetInfo().Type);
+            var info = Assert.IsType<UprobeMultiLinkInfo>(link.GetInfo());
+            Assert.Equal(LinkType.UprobeMulti, info.Type);
+            Assert.Equal(ProbeTarget.Path, info.Path);
+            var table = ElfSymbolTable.Read(ProbeTarget.Path);
+            Assert.Equal([table.ResolveFileOffset("sb_target"), table.ResolveFileOffset("sb_second")], info.Offsets);
+            Assert.Equal([100ul, 200ul], info.Cookies);
+            Assert.False(info.IsReturn);
+            Assert.Equal(0, info.Pid);
             Assert.Equal(2, link.Count);
             ProbeTarget.Run(1, 6);
         }
