@@ -92,6 +92,18 @@ public class KprobeLinkTests
         var link = OrSkip(() => KprobeLink.AttachSyscall(prog, "getpid", new KprobeOptions { Cookie = 77 }));
         Assert.Equal(KprobeLink.SyscallPrefix() + "getpid", link.Target);
         Assert.Null(link.TracefsEventName);
+        try
+        {
+            var info = Assert.IsType<PerfEventLinkInfo>(link.GetInfo());
+            Assert.Equal(PerfEventKind.Kprobe, info.Kind);
+            Assert.Equal(link.Target, info.Name);
+            Assert.Equal(77ul, info.Cookie);
+        }
+        catch
+        {
+            link.Dispose();
+            throw;
+        }
         AssertCountsUntilDisposed(link, counters, 77, Calls);
     }
 
@@ -151,7 +163,18 @@ public class KprobeLinkTests
             KernelTest.RequireFeature("kprobe-multi-attach", e.Message);
             throw;
         }
-        Assert.Equal(LinkType.KprobeMulti, link.GetInfo().Type);
+        try
+        {
+            var info = Assert.IsType<KprobeMultiLinkInfo>(link.GetInfo());
+            Assert.Single(info.Addresses);
+            Assert.Equal([0xabcul], info.Cookies);
+            Assert.False(info.IsReturn);
+        }
+        catch
+        {
+            link.Dispose();
+            throw;
+        }
         AssertCountsUntilDisposed(link, counters, 0xabc, Calls);
     }
 

@@ -262,6 +262,41 @@ public class UprobeLinkTests
     }
 
     [Fact]
+    public void PinnedUprobeLinkOutlivesItsObjectUntilUnpinned()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var c = Load();
+        var results = c.Maps["results"];
+        string pin = Path.Combine(SharpBpf.Pinning.BpfFs.DefaultPath, $"sb_uprobe_pin_{Environment.ProcessId}");
+        uint id;
+        using (var link = UprobeLink.Attach(c.Programs["on_entry"], ProbeTarget.Path, "sb_target", new UprobeOptions { Cookie = 9 }))
+        {
+            id = link.Id;
+            link.Pin(pin);
+        }
+        try
+        {
+            ProbeTarget.Run(4, 2); // still attached through the pin
+            Assert.Equal(2ul, Slot(results, EntryCount));
+            using (var reopened = BpfLink.FromPinned(pin))
+            {
+                Assert.Equal(id, reopened.Id);
+                var info = Assert.IsType<PerfEventLinkInfo>(reopened.GetInfo());
+                Assert.Equal(ProbeTarget.Path, info.Name);
+                Assert.Equal(9ul, info.Cookie);
+            }
+        }
+        finally
+        {
+            SharpBpf.Pinning.BpfFs.Unpin(pin);
+        }
+        Assert.DoesNotContain(id, BpfLink.EnumerateIds());
+        ProbeTarget.Run(4, 2);
+        Assert.Equal(2ul, Slot(results, EntryCount));
+    }
+
+    [Fact]
     public void MissingSymbolOrBinaryIsATypedErrorNamingIt()
     {
         KernelTest.Require();
