@@ -291,6 +291,10 @@ public class UprobeLinkTests
         {
             SharpBpf.Pinning.BpfFs.Unpin(pin);
         }
+        // The last reference goes with the bpffs inode, which the kernel frees after an RCU grace period: the link
+        // is released shortly after Unpin returns, not during it.
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        while (BpfLink.EnumerateIds().Contains(id) && sw.Elapsed < TimeSpan.FromSeconds(5)) Thread.Sleep(10);
         Assert.DoesNotContain(id, BpfLink.EnumerateIds());
         ProbeTarget.Run(4, 2);
         Assert.Equal(2ul, Slot(results, EntryCount));
