@@ -13,6 +13,6 @@ for src in *.bpf.c; do
   obj="$out/${src%.c}.o"
   "$CLANG" -target bpf -O2 -g -Wall -Werror \
     -fdebug-prefix-map="$PWD"=. -fno-ident \
-    -I/usr/include/x86_64-linux-gnu \
+    -I/usr/include/x86_64-linux-gnu -D__TARGET_ARCH_x86 \
     -c "$src" -o "$obj"
 done

@@ -134,7 +134,7 @@ internal static class LinkCommands
             case PerfEventLinkInfo p:
                 f.Add(("perf_event_type", Snake(p.Kind.ToString())));
                 if (p.Name is not null) f.Add(("tracepoint", p.Name));
-                if (p.Kind == PerfEventLinkKind.Event)
+                if (p.Kind == PerfEventKind.Event)
                 {
                     f.Add(("event_type", p.EventType.ToString()));
                     f.Add(("event_config", p.EventConfig.ToString()));

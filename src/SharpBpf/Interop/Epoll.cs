@@ -58,6 +58,8 @@ internal static class PerfIoctl
     public const nuint PERF_EVENT_IOC_ENABLE = 0x2400, PERF_EVENT_IOC_DISABLE = 0x2401;
     /// <summary>_IOW('$', 9, __u32): 1 pauses the ring buffer output, 0 resumes it.</summary>
     public const nuint PERF_EVENT_IOC_PAUSE_OUTPUT = 0x40042409;
+    /// <summary>_IOW('$', 8, __u32): attach a BPF program (fd) to the event (before BPF_PERF_EVENT links).</summary>
+    public const nuint PERF_EVENT_IOC_SET_BPF = 0x40042408;
 }
 
 /// <summary>The parts of <c>struct perf_event_mmap_page</c> the readers use (offsets in the first page).</summary>

@@ -54,6 +54,8 @@ internal static unsafe class PerfEvent
     public const ulong PERF_COUNT_HW_CPU_CYCLES = 0, PERF_COUNT_SW_CPU_CLOCK = 0;
     public const uint DisabledBit = 1;
     public const uint PERF_FLAG_FD_CLOEXEC = 8;
+    /// <summary>Bitfield word 0 bit freq(10): <c>sample_freq</c> instead of <c>sample_period</c>.</summary>
+    public const uint FreqBit = 1 << 10;
 
     /// <summary>perf_event_open(attr, pid, cpu, group_fd, flags | PERF_FLAG_FD_CLOEXEC); returns the fd or -errno.
     /// Sets <c>attr.size</c>.</summary>

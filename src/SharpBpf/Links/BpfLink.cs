@@ -79,7 +79,7 @@ public class BpfLink : BpfObject
                 RawTracepointLinkInfo raw => new RawTracepointLink(handle, info.Id, raw.Name, raw.Cookie),
                 TracingLinkInfo tracing => new TracingLink(handle, info.Id, tracing.AttachType, tracing.Cookie),
                 IterLinkInfo iter => new IterLink(handle, info.Id, iter.TargetName),
-                PerfEventLinkInfo { Kind: PerfEventLinkKind.Tracepoint } tp => TracepointLink.Reopened(handle, info.Id, tp.Name, tp.Cookie),
+                PerfEventLinkInfo { Kind: PerfEventKind.Tracepoint } tp => TracepointLink.Reopened(handle, info.Id, tp.Name, tp.Cookie),
                 _ => new BpfLink(handle, info.Type, info.Id),
             };
         }
@@ -104,6 +104,7 @@ public class BpfLink : BpfObject
     {
         BpfLinkInfo info = default;
         ObjectInfo.Get(fd, ref info);
+        if (ProbeLinkInfo.Decode(fd, info) is { } probe) return probe;
         var type = (LinkType)info.type;
         byte* name = stackalloc byte[NameBufferSize];
         switch (type)
@@ -128,19 +129,6 @@ public class BpfLink : BpfObject
                 ObjectInfo.Get(fd, ref info);
                 string target = CString(name);
                 return new IterLinkInfo(info.id, info.prog_id, target, target is "bpf_map_elem" or "bpf_sk_storage_map" or "sockmap" ? info.iter_map_map_id : 0);
-            case LinkType.PerfEvent:
-                var kind = (PerfEventLinkKind)info.perf_event_type;
-                if (kind == PerfEventLinkKind.Tracepoint)
-                {
-                    info = default;
-                    info.perf_event_tracepoint_tp_name = (ulong)name;
-                    info.perf_event_tracepoint_name_len = NameBufferSize;
-                    ObjectInfo.Get(fd, ref info);
-                    return new PerfEventLinkInfo(info.id, info.prog_id, kind, CString(name), info.perf_event_tracepoint_cookie, 0, 0);
-                }
-                if (kind == PerfEventLinkKind.Event)
-                    return new PerfEventLinkInfo(info.id, info.prog_id, kind, null, info.perf_event_event_cookie, info.perf_event_event_type, info.perf_event_event_config);
-                return new PerfEventLinkInfo(info.id, info.prog_id, kind, null, 0, 0, 0);
             default:
                 return new LinkInfo(type, info.id, info.prog_id);
         }
@@ -225,33 +213,3 @@ public sealed record TracingLinkInfo(uint Id, uint ProgramId, AttachType AttachT
 /// <param name="TargetName">The iterator target ("task", "bpf_map", "bpf_map_elem" ...).</param>
 /// <param name="MapId">For map element iterators: the map iterated over; otherwise 0.</param>
 public sealed record IterLinkInfo(uint Id, uint ProgramId, string TargetName, uint MapId) : LinkInfo(LinkType.Iter, Id, ProgramId);
-
-/// <summary>What a perf event link is attached to (<c>enum bpf_perf_event_type</c>).</summary>
-public enum PerfEventLinkKind : uint
-{
-    /// <summary>BPF_PERF_EVENT_UNSPEC.</summary>
-    Unspecified = 0,
-    /// <summary>BPF_PERF_EVENT_UPROBE.</summary>
-    Uprobe = 1,
-    /// <summary>BPF_PERF_EVENT_URETPROBE.</summary>
-    Uretprobe = 2,
-    /// <summary>BPF_PERF_EVENT_KPROBE.</summary>
-    Kprobe = 3,
-    /// <summary>BPF_PERF_EVENT_KRETPROBE.</summary>
-    Kretprobe = 4,
-    /// <summary>BPF_PERF_EVENT_TRACEPOINT.</summary>
-    Tracepoint = 5,
-    /// <summary>BPF_PERF_EVENT_EVENT: a hardware or software perf event (sampling).</summary>
-    Event = 6,
-}
-
-/// <summary>Info of a perf event link (Linux 6.6 reports the details).</summary>
-/// <param name="Id">Kernel object id.</param>
-/// <param name="ProgramId">Id of the attached program.</param>
-/// <param name="Kind">What the perf event is.</param>
-/// <param name="Name">The tracepoint's name for <see cref="PerfEventLinkKind.Tracepoint"/>; otherwise null.</param>
-/// <param name="Cookie">The BPF cookie (tracepoints and perf events).</param>
-/// <param name="EventType">For <see cref="PerfEventLinkKind.Event"/>: the perf event type (PERF_TYPE_*).</param>
-/// <param name="EventConfig">For <see cref="PerfEventLinkKind.Event"/>: the perf event config.</param>
-public sealed record PerfEventLinkInfo(uint Id, uint ProgramId, PerfEventLinkKind Kind, string? Name, ulong Cookie, uint EventType, ulong EventConfig)
-    : LinkInfo(LinkType.PerfEvent, Id, ProgramId);

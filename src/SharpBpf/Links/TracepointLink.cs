@@ -9,20 +9,16 @@ namespace SharpBpf.Links;
 /// A tracepoint program attached to a kernel tracepoint (tracefs <c>events/CATEGORY/NAME</c>) through a perf event
 /// and a BPF_PERF_EVENT link (Linux 5.15). Owns the perf event fd as well as the link fd; disposing closes both.
 /// </summary>
-public sealed class TracepointLink : BpfLink
+public sealed class TracepointLink : PerfEventBackedLink
 {
     private const string TracefsPath = "/sys/kernel/tracing";
     private const string DebugfsTracingPath = "/sys/kernel/debug/tracing";
 
-    private readonly SafeBpfFd? _perfEvent;
-
-    private TracepointLink(SafeBpfFd fd, uint id, SafeBpfFd? perfEvent, string category, string name, ulong cookie, ulong tracepointId)
-        : base(fd, LinkType.PerfEvent, id)
+    private TracepointLink(SafeBpfFd handle, uint id, SafeBpfFd? perfEvent, string category, string name, ulong cookie, ulong tracepointId)
+        : base(handle, id, perfEvent, cookie, owned: null)
     {
-        _perfEvent = perfEvent;
         Category = category;
         Name = name;
-        Cookie = cookie;
         TracepointId = tracepointId;
     }
 
@@ -33,22 +29,8 @@ public sealed class TracepointLink : BpfLink
     /// <summary>The tracepoint's name, e.g. <c>sys_enter_getpid</c>.</summary>
     public string Name { get; }
 
-    /// <summary>The BPF cookie the program reads with <c>bpf_get_attach_cookie</c>.</summary>
-    public ulong Cookie { get; }
-
     /// <summary>The tracepoint's id in tracefs (the perf event's <c>config</c>); 0 for a reopened link.</summary>
     public ulong TracepointId { get; }
-
-    /// <summary>The perf event fd the link is attached to (valid until disposed); -1 for a link reopened by id or pin
-    /// (the kernel holds the perf event through the link).</summary>
-    public int PerfEventFd
-    {
-        get
-        {
-            ObjectDisposedException.ThrowIf(IsDisposed, this);
-            return _perfEvent?.Fd ?? -1;
-        }
-    }
 
     /// <summary>A tracepoint link opened by id or pin (the kernel keeps the perf event alive through the link).</summary>
     internal static TracepointLink Reopened(SafeBpfFd fd, uint id, string? name, ulong cookie) =>
@@ -57,7 +39,7 @@ public sealed class TracepointLink : BpfLink
     /// <summary>
     /// Attaches <paramref name="program"/> (of type Tracepoint) to tracepoint <paramref name="category"/>/<paramref
     /// name="name"/>: opens a PERF_TYPE_TRACEPOINT perf event with the tracefs id and links the program to it
-    /// (BPF_LINK_CREATE with BPF_PERF_EVENT). The program runs on every CPU. Mounts tracefs at
+    /// (BPF_LINK_CREATE with BPF_PERF_EVENT; PERF_EVENT_IOC_SET_BPF before Linux 5.15). The program runs on every CPU. Mounts tracefs at
     /// /sys/kernel/tracing when no tracefs is mounted.
     /// </summary>
     /// <param name="program">A loaded Tracepoint program.</param>
@@ -85,28 +67,8 @@ public sealed class TracepointLink : BpfLink
         };
         int pfd = PerfEvent.TryOpen(ref perf, pid: -1, cpu: 0);
         if (pfd < 0) throw new BpfException("perf_event_open", -pfd, $"tracepoint {category}/{name} (id {tpId})");
-        var perfFd = new SafeBpfFd(pfd);
-        SafeBpfFd? linkFd = null;
-        try
-        {
-            var attr = new LinkCreateAttr
-            {
-                prog_fd = (uint)program.Fd,
-                target_fd = (uint)pfd,
-                attach_type = (uint)AttachType.PerfEvent,
-                perf_event_bpf_cookie = cookie,
-            };
-            int fd = Bpf.TryCall(BpfCmd.BPF_LINK_CREATE, ref attr);
-            if (fd < 0) throw new BpfException("BPF_LINK_CREATE", -fd, $"attaching program '{program.Name}' to tracepoint {category}/{name}");
-            linkFd = new SafeBpfFd(fd);
-            return new TracepointLink(linkFd, GetInfo(linkFd).Id, perfFd, category, name, cookie, tpId);
-        }
-        catch
-        {
-            linkFd?.Dispose();
-            perfFd.Dispose();
-            throw;
-        }
+        var (handle, id) = PerfEventAttach.Attach(program, pfd, cookie, $"tracepoint {category}/{name}", out var perfFd);
+        return new TracepointLink(handle, id, perfFd, category, name, cookie, tpId);
     }
 
     private static void RequireComponent(string value, string paramName)
@@ -143,13 +105,6 @@ public sealed class TracepointLink : BpfLink
             if (Directory.Exists(Path.Combine(dir, "events"))) return dir;
         Internal.Mounts.Mount("tracefs", TracefsPath);
         return TracefsPath;
-    }
-
-    /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing) _perfEvent?.Dispose();
     }
 
     /// <inheritdoc/>

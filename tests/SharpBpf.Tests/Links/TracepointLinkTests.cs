@@ -24,7 +24,11 @@ public class TracepointLinkTests
         try
         {
             Assert.Equal(LinkType.PerfEvent, link.Type);
-            Assert.Equal(LinkType.PerfEvent, link.GetInfo().Type);
+            var info = Assert.IsType<PerfEventLinkInfo>(link.GetInfo());
+            Assert.Equal(LinkType.PerfEvent, info.Type);
+            Assert.Equal(PerfEventKind.Tracepoint, info.Kind);
+            Assert.Equal("sys_enter_getpid", info.Name);
+            Assert.Equal(cookie, info.Cookie);
             Assert.Equal(prog.Id, link.ProgramId);
             Assert.Equal(cookie, link.Cookie);
             Assert.True(link.PerfEventFd >= 0);

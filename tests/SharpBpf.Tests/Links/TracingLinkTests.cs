@@ -23,7 +23,7 @@ public class TracingLinkTests
             RunTrue(Execs);
             Assert.InRange(Count(c, 0), (ulong)Execs, (ulong)Execs + 20); // other processes may run true too
             var info = Assert.IsType<PerfEventLinkInfo>(link.GetInfo());
-            Assert.Equal(PerfEventLinkKind.Tracepoint, info.Kind);
+            Assert.Equal(PerfEventKind.Tracepoint, info.Kind);
             Assert.Equal("sched_process_exec", info.Name);
         }
         finally
