@@ -1,6 +1,7 @@
 using SharpBpf.Asm;
 using SharpBpf.Btf;
 using SharpBpf.Elf;
+using SharpBpf.Externs;
 using SharpBpf.Internal;
 using SharpBpf.Maps;
 using SharpBpf.Programs;
@@ -40,7 +41,7 @@ public sealed class CollectionLoadException : Exception
         Name = name;
     }
 
-    /// <summary>"map" or "program".</summary>
+    /// <summary>"map", "program", "extern" or "collection".</summary>
     public string Kind { get; }
 
     /// <summary>The name of the failing map or program (its key in the spec).</summary>
@@ -102,6 +103,7 @@ public sealed class BpfCollection : IDisposable
         try
         {
             btf = LoadBtf(spec, warnings);
+            var externs = ResolveExterns(spec);
             foreach (var (name, prog) in spec.Programs)
             {
                 if (!prog.AutoLoad) continue;
@@ -125,6 +127,7 @@ public sealed class BpfCollection : IDisposable
                     if (mapSpec.Contents is { } contents)
                         foreach (var e in contents)
                             if (e.ProgramName is null && e.MapName is null) maps[name].Update(e.Key, e.Value);
+                    if (name == ExternSpec.KconfigMapName && externs?.Kconfig is { } kconfig) maps[name].Update(new byte[4], kconfig);
                     if (mapSpec.Freeze) maps[name].Freeze();
                 }
                 catch (Exception e) when (e is BpfException or ArgumentException)
@@ -136,7 +139,7 @@ public sealed class BpfCollection : IDisposable
             foreach (var (name, prog) in spec.Programs)
             {
                 if (!prog.AutoLoad) continue;
-                programs[name] = LoadProgram(name, prog, maps, options, spec, btf, warnings);
+                programs[name] = LoadProgram(name, prog, maps, options, spec, btf, warnings, externs);
             }
 
             // Program arrays and map-in-maps get their initial 'values' once everything exists.
@@ -208,6 +211,23 @@ public sealed class BpfCollection : IDisposable
 
     private static string PinPathOf(CollectionLoadOptions options, MapSpec spec) => Path.Combine(options.PinPath, spec.Name);
 
+    private static ResolvedExterns? ResolveExterns(CollectionSpec spec)
+    {
+        if (spec.Externs.Count == 0) return null;
+        try
+        {
+            return ExternResolver.Resolve(spec);
+        }
+        catch (ExternException e)
+        {
+            throw new CollectionLoadException("extern", e.ExternName, e.Reason, e);
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            throw new CollectionLoadException("collection", spec.Name, "resolving externs failed: " + e.Message, e);
+        }
+    }
+
     private static BtfHandle? LoadBtf(CollectionSpec spec, List<string> warnings)
     {
         if (spec.Btf is null) return null;
@@ -215,6 +235,8 @@ public sealed class BpfCollection : IDisposable
         {
             var w = BtfWriter.From(spec.Btf);
             w.FixDatasecs(spec.SectionSizes, spec.VariableSymbols);
+            if (spec.Externs.Count > 0)
+                w.FixExterns(spec.Externs, spec.Maps.TryGetValue(ExternSpec.KconfigMapName, out var kconfig) ? kconfig.ValueSize : 0);
             w.Sanitize(Features.KernelFeatures.BtfSupport());
             return BtfHandle.Load(w.ToArray());
         }
@@ -328,7 +350,7 @@ public sealed class BpfCollection : IDisposable
     }
 
     private static BpfProgram LoadProgram(string name, ProgramSpec spec, Dictionary<string, BpfMap> maps, CollectionLoadOptions options,
-        CollectionSpec collection, BtfHandle? btf, List<string> warnings)
+        CollectionSpec collection, BtfHandle? btf, List<string> warnings, ResolvedExterns? externs)
     {
         var load = spec with { Instructions = (Instruction[])spec.Instructions.Clone() };
         if (btf is not null && load.BtfFd == 0 && collection.BtfExt is { } ext && spec.Functions.Count > 0)
@@ -357,6 +379,11 @@ public sealed class BpfCollection : IDisposable
                 var next = insns[r.Instruction + 1];
                 insns[r.Instruction + 1] = new Instruction(next.OpCode, next.Dst, next.Src, next.Offset, (int)r.Offset);
             }
+        }
+        if (spec.ExternReferences.Count > 0)
+        {
+            if (externs is null) throw new CollectionLoadException("program", name, "refers to externs, but the spec has none");
+            ExternResolver.Patch(insns, spec.ExternReferences, collection, externs, name);
         }
         if (ProgramSections.TryClassify(spec.SectionName, out var info) && info.TargetKind != AttachTargetKind.None && spec.AttachBtfId == 0)
             load.AttachBtfId = ResolveAttachTarget(name, spec, info.TargetKind);

@@ -70,5 +70,6 @@ public static class KnownAbsent
         "lsm-load",
         "ext-load",
         "hardware-perf-events",
+        "kallsyms-data",
     };
 }

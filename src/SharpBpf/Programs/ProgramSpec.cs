@@ -94,12 +94,17 @@ public sealed record class ProgramSpec
     /// subprograms it calls (for mapping BTF func_info/line_info).</summary>
     public List<LinkedFunction> Functions { get; set; } = [];
 
+    /// <summary>Instructions that refer to __ksym externs (variables and kfuncs) of the collection;
+    /// <see cref="SharpBpf.BpfCollection"/> patches in what it resolves against the running kernel.</summary>
+    public List<ExternReference> ExternReferences { get; set; } = [];
+
     /// <summary>A copy that can be edited without touching this one (instructions and references included).</summary>
     public ProgramSpec Copy() => this with
     {
         Instructions = (Instruction[])Instructions.Clone(),
         MapReferences = [.. MapReferences],
         Functions = [.. Functions],
+        ExternReferences = [.. ExternReferences],
         FuncInfos = (Btf.BpfFuncInfo[])FuncInfos.Clone(),
         LineInfos = (Btf.BpfLineInfo[])LineInfos.Clone(),
     };
