@@ -47,6 +47,7 @@ public sealed class BtfWriter
     public static BtfWriter From(BtfSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Base is not null) throw new ArgumentException("split BTF (with a base) cannot be copied into a stand-alone writer", nameof(spec));
         var raw = spec.RawData.Span;
         var (ts, te) = spec.TypeSection;
         var (ss, sl) = spec.StringSection;
