@@ -100,10 +100,11 @@ public sealed class BpfCollection : IDisposable
         var created = new HashSet<string>(StringComparer.Ordinal);
         var warnings = new List<string>();
         BtfHandle? btf = null;
+        ResolvedExterns? externs = null;
         try
         {
             btf = LoadBtf(spec, warnings);
-            var externs = ResolveExterns(spec);
+            externs = ResolveExterns(spec);
             foreach (var (name, prog) in spec.Programs)
             {
                 if (!prog.AutoLoad) continue;
@@ -206,6 +207,10 @@ public sealed class BpfCollection : IDisposable
             if (e is BpfException or ArgumentException or BtfFormatException or IOException or NotSupportedByKernelException or KeyNotFoundException)
                 throw new CollectionLoadException("collection", spec.Name, e.Message, e);
             throw;
+        }
+        finally
+        {
+            externs?.Dispose(); // module BTF fds: the loaded programs hold their own references
         }
     }
 
@@ -383,7 +388,13 @@ public sealed class BpfCollection : IDisposable
         if (spec.ExternReferences.Count > 0)
         {
             if (externs is null) throw new CollectionLoadException("program", name, "refers to externs, but the spec has none");
-            ExternResolver.Patch(insns, spec.ExternReferences, collection, externs, name);
+            var fdArray = ExternResolver.Patch(insns, spec.ExternReferences, collection, externs, name);
+            if (fdArray.Length > 0)
+            {
+                if (load.FdArray.Length > 0)
+                    throw new CollectionLoadException("program", name, "calls module kfuncs and has its own fd_array; only one of them is supported");
+                load.FdArray = fdArray;
+            }
         }
         if (ProgramSections.TryClassify(spec.SectionName, out var info) && info.TargetKind != AttachTargetKind.None && spec.AttachBtfId == 0)
             load.AttachBtfId = ResolveAttachTarget(name, spec, info.TargetKind);

@@ -10,11 +10,20 @@ namespace SharpBpf.Externs;
 
 /// <summary>What one extern resolved to: found or not (a missing weak extern), an address (typeless ksym) or a
 /// kernel BTF id (typed ksym, kfunc), and its index among the collection's externs (for poisoned kfunc calls).</summary>
-internal readonly record struct ResolvedExtern(bool Found, ulong Address, uint BtfId, int Index);
+internal readonly record struct ResolvedExtern(bool Found, ulong Address, uint BtfId, int Index, int ModuleFd = 0);
 
 /// <summary>The externs of a collection resolved against the running kernel.</summary>
-internal sealed class ResolvedExterns
+internal sealed class ResolvedExterns : IDisposable
 {
+    /// <summary>Module BTF objects that resolved externs live in (kept open until the programs are loaded).</summary>
+    public List<(BtfHandle Handle, BtfSpec Spec)> Modules { get; } = [];
+
+    public void Dispose()
+    {
+        foreach (var (h, _) in Modules) h.Dispose();
+        Modules.Clear();
+    }
+
     /// <summary>The value of the ".kconfig" map, or null without kconfig externs.</summary>
     public byte[]? Kconfig { get; init; }
 
@@ -38,6 +47,21 @@ internal static class ExternResolver
     {
         kernelBtf ??= () => BtfSpec.Kernel;
         var result = new ResolvedExterns { Kconfig = spec.Maps.TryGetValue(ExternSpec.KconfigMapName, out var km) ? BuildKconfig(spec, km.ValueSize, loadConfig ?? KernelConfig.Load) : null };
+        try
+        {
+            ResolveSymbols(spec, kernelBtf, result);
+            return result;
+        }
+        catch
+        {
+            result.Dispose();
+            throw;
+        }
+    }
+
+    private static void ResolveSymbols(CollectionSpec spec, Func<BtfSpec> kernelBtf, ResolvedExterns result)
+    {
+        bool modulesLoaded = false;
         var typeless = new List<ExternSpec>();
         int index = 0;
         foreach (var ext in spec.Externs.Values)
@@ -54,10 +78,26 @@ internal static class ExternResolver
             }
             var kernel = kernelBtf();
             var kind = ext.Kind == ExternKind.Kfunc ? BtfKind.Func : BtfKind.Var;
+            int moduleFd = 0;
             if (!kernel.TryTypeByName(ext.Name, kind, out var target))
             {
+                if (!modulesLoaded)
+                {
+                    LoadModules(kernel, result.Modules);
+                    modulesLoaded = true;
+                }
+                foreach (var (h, m) in result.Modules)
+                {
+                    // A module's own types only (ids above vmlinux's): vmlinux was searched already.
+                    foreach (var t in m.TypesByName(ext.Name))
+                        if (t.Kind == kind && t.Id >= m.FirstTypeId) { target = t; moduleFd = h.Fd; break; }
+                    if (moduleFd != 0) break;
+                }
+            }
+            if (target is BtfVoid)
+            {
                 if (!ext.IsWeak)
-                    throw new ExternException(ext.Name, $"the kernel's BTF has no {(kind == BtfKind.Func ? "FUNC (kfunc)" : "VAR")} of that name (declare it __weak to load without it)");
+                    throw new ExternException(ext.Name, $"neither the kernel's nor a module's BTF has a {(kind == BtfKind.Func ? "FUNC (kfunc)" : "VAR")} of that name (declare it __weak to load without it)");
                 result.Symbols[ext.Name] = new ResolvedExtern(false, 0, 0, i);
                 continue;
             }
@@ -71,7 +111,7 @@ internal static class ExternResolver
                 if (!Compatible(lv.Type, tv.Type, 0))
                     throw new ExternException(ext.Name, $"its type {Describe(lv.Type)} is not compatible with the kernel's {Describe(tv.Type)}");
             }
-            result.Symbols[ext.Name] = new ResolvedExtern(true, 0, target.Id, i);
+            result.Symbols[ext.Name] = new ResolvedExtern(true, 0, target.Id, i, moduleFd);
         }
         if (typeless.Count > 0)
         {
@@ -83,12 +123,35 @@ internal static class ExternResolver
                 else if (!ext.IsWeak) throw new ExternException(ext.Name, "no such symbol in /proc/kallsyms (declare it __weak to load without it)");
             }
         }
-        return result;
     }
 
-    /// <summary>Rewrites each extern reference of a program with what it resolved to.</summary>
-    public static void Patch(Instruction[] insns, List<ExternReference> refs, CollectionSpec spec, ResolvedExterns resolved, string program)
+    // The loaded kernel modules' split BTF (kernel BTF objects other than vmlinux), parsed on top of vmlinux.
+    private static void LoadModules(BtfSpec vmlinux, List<(BtfHandle, BtfSpec)> modules)
     {
+        foreach (uint id in BtfHandle.EnumerateIds())
+        {
+            BtfHandle h;
+            try { h = BtfHandle.FromId(id); }
+            catch (BpfException) { continue; } // gone meanwhile
+            try
+            {
+                var info = h.GetInfo();
+                if (!info.IsKernel || info.Name == "vmlinux") { h.Dispose(); continue; }
+                modules.Add((h, BtfSpec.Parse(h.ReadRaw(), vmlinux)));
+            }
+            catch
+            {
+                h.Dispose();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Rewrites each extern reference of a program with what it resolved to; returns the program's
+    /// fd_array (module BTF fds of its module kfuncs, index 0 unused), empty when it calls none.</summary>
+    public static int[] Patch(Instruction[] insns, List<ExternReference> refs, CollectionSpec spec, ResolvedExterns resolved, string program)
+    {
+        var fdArray = new List<int>();
         foreach (var r in refs)
         {
             if (!spec.Externs.TryGetValue(r.ExternName, out var ext) || !resolved.Symbols.TryGetValue(r.ExternName, out var res))
@@ -100,8 +163,16 @@ internal static class ExternResolver
             {
                 if (ext.Kind != ExternKind.Kfunc)
                     throw new CollectionLoadException("program", program, $"calls extern '{r.ExternName}', which is not a kfunc");
+                short slot = 0;
+                if (res.Found && res.ModuleFd != 0)
+                {
+                    if (fdArray.Count == 0) fdArray.Add(0);
+                    int at = fdArray.IndexOf(res.ModuleFd);
+                    if (at < 0) { at = fdArray.Count; fdArray.Add(res.ModuleFd); }
+                    slot = checked((short)at);
+                }
                 insns[r.Instruction] = res.Found
-                    ? new Instruction(0x85, 0, PseudoKfuncCall, 0, (int)res.BtfId)
+                    ? new Instruction(0x85, 0, PseudoKfuncCall, slot, (int)res.BtfId)
                     : new Instruction(0x85, 0, 0, 0, PoisonKfuncCallBase + res.Index);
                 continue;
             }
@@ -109,11 +180,12 @@ internal static class ExternResolver
                 throw new CollectionLoadException("program", program, $"extern reference to '{r.ExternName}' at instruction {r.Instruction}, which is not a 64-bit load or a call");
             var next = insns[r.Instruction + 1];
             (byte src, int lo, int hi) = !res.Found ? ((byte)0, 0, 0)
-                : res.BtfId != 0 ? (PseudoBtfId, (int)res.BtfId, 0) // next imm: BTF object fd, 0 for vmlinux
+                : res.BtfId != 0 ? (PseudoBtfId, (int)res.BtfId, res.ModuleFd) // next imm: BTF object fd, 0 for vmlinux
                 : ((byte)0, (int)(uint)res.Address, (int)(uint)(res.Address >> 32));
             insns[r.Instruction] = new Instruction(0x18, insn.Dst, src, insn.Offset, lo);
             insns[r.Instruction + 1] = new Instruction(next.OpCode, next.Dst, next.Src, next.Offset, hi);
         }
+        return [.. fdArray];
     }
 
     // ---- kconfig ----
