@@ -70,6 +70,5 @@ public static class KnownAbsent
         "lsm-load",
         "ext-load",
         "hardware-perf-events",
-        "kallsyms-data",
     };
 }

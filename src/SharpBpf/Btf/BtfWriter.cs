@@ -280,6 +280,7 @@ public sealed class BtfWriter
             int at = Offset(id);
             if (KindOf(at) != BtfKind.Datasec) continue;
             string secName = GetString(R32(at));
+            if (secName is ".kconfig" or ".ksyms") continue; // externs: no ELF section, laid out by FixExterns
             int vlen = VlenOf(at);
             bool modified = false;
             if (R32(at + 8) == 0)
@@ -336,7 +337,7 @@ public sealed class BtfWriter
     /// Makes the extern descriptions of an object loadable, as libbpf does (the kernel rejects extern linkage):
     /// VARs of DATASEC .kconfig get their offsets in the ".kconfig" map and allocated linkage, the DATASEC the map's
     /// size; DATASEC .ksyms lists 4-byte int placeholders (kfunc entries point to one added placeholder VAR); extern
-    /// FUNCs become static.
+    /// FUNCs become TYPEDEFs of their prototype (nothing refers to them any more).
     /// </summary>
     /// <returns>The number of types rewritten.</returns>
     internal int FixExterns(IReadOnlyDictionary<string, ExternSpec> externs, uint kconfigSize)
@@ -363,7 +364,8 @@ public sealed class BtfWriter
             var kind = KindOf(at);
             if (kind == BtfKind.Func && VlenOf(at) == (int)BtfFuncLinkage.Extern)
             {
-                SetInfo(at, BtfKind.Func, (int)BtfFuncLinkage.Static, false);
+                // Not a static FUNC: the kernel wants named parameters there, and clang leaves extern ones unnamed.
+                SetInfo(at, BtfKind.Typedef, 0, false);
                 changed++;
                 continue;
             }

@@ -537,6 +537,8 @@ public static class ElfReader
                 uint align = k.Offset;
                 offset = (offset + align - 1) / align * align;
                 _spec.Externs[k.Name] = k with { Offset = offset };
+                if (k.Size > (1u << 20) - offset)
+                    throw new ElfFormatException(-1, $"kconfig extern '{k.Name}': kconfig values of at most 1 MiB in all, got {k.Size} bytes at offset {offset}");
                 offset += k.Size;
             }
             var map = new MapSpec

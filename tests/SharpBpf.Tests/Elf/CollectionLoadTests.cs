@@ -18,7 +18,6 @@ public class CollectionLoadTests
         ["fexit_unlink"] = "fexit-load",
         ["lsm_file_open"] = "lsm-load",
         ["lsm_exec"] = "lsm-load",
-        ["read_percpu_ksym"] = "kallsyms-data",
     };
 
     /// <summary>Programs that need the object's BTF loaded with them (bpf_spin_lock values, callbacks need
@@ -34,6 +33,8 @@ public class CollectionLoadTests
         using var pins = new PinDirectory();
         var options = new CollectionLoadOptions { PinPath = pins.Path };
         var spec = TestData.Spec(file);
+        // Typed __ksym variables need data symbols in kallsyms (see ExternLoadTests.TypedPerCpuKsymReadsTheRunqueue).
+        if (spec.Programs.TryGetValue("read_percpu_ksym", out var percpu) && !Externs.ExternLoadTests.HasKallsymsData) percpu.AutoLoad = false;
         if (spec.Programs.TryGetValue("unchecked_read", out var rejected))
         {
             var v = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(spec, options));
@@ -58,7 +59,7 @@ public class CollectionLoadTests
             foreach (var other in alone.Programs.Values) other.AutoLoad = other.Name == name;
             var e = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(alone, options));
             Assert.Equal(("program", name), (e.Kind, e.Name));
-            Assert.True(e.InnerException is BpfException { ErrnoName: "EPERM" or "EINVAL" or "ENOTSUPP" or "ESRCH" or "ENOENT" }, e.ToString());
+            Assert.True(e.InnerException is BpfException { ErrnoName: "EPERM" or "EINVAL" or "ENOTSUPP" or "ESRCH" }, e.ToString());
             p.AutoLoad = false;
             skipped.Add(name);
         }
