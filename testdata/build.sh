@@ -3,6 +3,8 @@
 # it runs from this directory with relative source paths and maps the directory to "." in debug info, so the
 # objects depend only on the sources, clang-14 and the system headers. CI (ElfObjectReproducibilityTests) rebuilds
 # into a temporary directory and compares bytes.
+# Programs that need kernel types include testdata/vmlinux.h: our own `sharpbpf btf dump --kernel --format c`
+# of the kernel whose BTF sha256 is in vmlinux.h.btf-sha256 (checked in, so objects do not depend on the build host).
 # Usage: testdata/build.sh [OUTDIR]   (default: testdata itself)
 set -euo pipefail
 cd "$(dirname "$0")"

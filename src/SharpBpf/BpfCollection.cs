@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using SharpBpf.Btf;
 using SharpBpf.Core;
 using SharpBpf.Elf;
+using SharpBpf.Externs;
 using SharpBpf.Internal;
 using SharpBpf.Maps;
 using SharpBpf.Programs;
@@ -46,7 +47,7 @@ public sealed class CollectionLoadException : Exception
         Name = name;
     }
 
-    /// <summary>"map" or "program".</summary>
+    /// <summary>"map", "program", "extern" or "collection".</summary>
     public string Kind { get; }
 
     /// <summary>The name of the failing map or program (its key in the spec).</summary>
@@ -128,9 +129,11 @@ public sealed class BpfCollection : IDisposable
         var warnings = new List<string>();
         var core = new CoreContext(options.KernelTypes);
         BtfHandle? btf = null;
+        ResolvedExterns? externs = null;
         try
         {
             btf = LoadBtf(spec, warnings);
+            externs = ResolveExterns(spec);
             foreach (var (name, prog) in spec.Programs)
             {
                 if (!prog.AutoLoad) continue;
@@ -154,6 +157,7 @@ public sealed class BpfCollection : IDisposable
                     if (mapSpec.Contents is { } contents)
                         foreach (var e in contents)
                             if (e.ProgramName is null && e.MapName is null) maps[name].Update(e.Key, e.Value);
+                    if (name == ExternSpec.KconfigMapName && externs?.Kconfig is { } kconfig) maps[name].Update(new byte[4], kconfig);
                     if (mapSpec.Freeze) maps[name].Freeze();
                 }
                 catch (Exception e) when (e is BpfException or ArgumentException)
@@ -165,7 +169,7 @@ public sealed class BpfCollection : IDisposable
             foreach (var (name, prog) in spec.Programs)
             {
                 if (!prog.AutoLoad) continue;
-                programs[name] = LoadProgram(name, prog, maps, options, spec, btf, warnings, core);
+                programs[name] = LoadProgram(name, prog, maps, options, spec, btf, warnings, core, externs);
             }
 
             // Program arrays and map-in-maps get their initial 'values' once everything exists.
@@ -234,9 +238,30 @@ public sealed class BpfCollection : IDisposable
                 throw new CollectionLoadException("collection", spec.Name, e.Message, e);
             throw;
         }
+        finally
+        {
+            externs?.Dispose(); // module BTF fds: the loaded programs hold their own references
+        }
     }
 
     private static string PinPathOf(CollectionLoadOptions options, MapSpec spec) => Path.Combine(options.PinPath, spec.Name);
+
+    private static ResolvedExterns? ResolveExterns(CollectionSpec spec)
+    {
+        if (spec.Externs.Count == 0) return null;
+        try
+        {
+            return ExternResolver.Resolve(spec);
+        }
+        catch (ExternException e)
+        {
+            throw new CollectionLoadException("extern", e.ExternName, e.Reason, e);
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            throw new CollectionLoadException("collection", spec.Name, "resolving externs failed: " + e.Message, e);
+        }
+    }
 
     private static BtfHandle? LoadBtf(CollectionSpec spec, List<string> warnings)
     {
@@ -245,6 +270,8 @@ public sealed class BpfCollection : IDisposable
         {
             var w = BtfWriter.From(spec.Btf);
             w.FixDatasecs(spec.SectionSizes, spec.VariableSymbols);
+            if (spec.Externs.Count > 0)
+                w.FixExterns(spec.Externs, spec.Maps.TryGetValue(ExternSpec.KconfigMapName, out var kconfig) ? kconfig.ValueSize : 0);
             w.Sanitize(Features.KernelFeatures.BtfSupport());
             return BtfHandle.Load(w.ToArray());
         }
@@ -358,7 +385,7 @@ public sealed class BpfCollection : IDisposable
     }
 
     private static BpfProgram LoadProgram(string name, ProgramSpec spec, Dictionary<string, BpfMap> maps, CollectionLoadOptions options,
-        CollectionSpec collection, BtfHandle? btf, List<string> warnings, CoreContext core)
+        CollectionSpec collection, BtfHandle? btf, List<string> warnings, CoreContext core, ResolvedExterns? externs)
     {
         var load = spec with { Instructions = (Instruction[])spec.Instructions.Clone() };
         var relocations = core.Apply(name, spec, collection, load.Instructions);
@@ -387,6 +414,17 @@ public sealed class BpfCollection : IDisposable
             {
                 var next = insns[r.Instruction + 1];
                 insns[r.Instruction + 1] = new Instruction(next.OpCode, next.Dst, next.Src, next.Offset, (int)r.Offset);
+            }
+        }
+        if (spec.ExternReferences.Count > 0)
+        {
+            if (externs is null) throw new CollectionLoadException("program", name, "refers to externs, but the spec has none");
+            var fdArray = ExternResolver.Patch(insns, spec.ExternReferences, collection, externs, name);
+            if (fdArray.Length > 0)
+            {
+                if (load.FdArray.Length > 0)
+                    throw new CollectionLoadException("program", name, "calls module kfuncs and has its own fd_array; only one of them is supported");
+                load.FdArray = fdArray;
             }
         }
         BtfHandle? moduleBtf = null;

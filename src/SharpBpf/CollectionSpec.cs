@@ -27,6 +27,10 @@ public sealed class CollectionSpec
     /// <summary>Global variables by symbol name.</summary>
     public Dictionary<string, VariableSpec> Variables { get; init; } = new(StringComparer.Ordinal);
 
+    /// <summary>Externs by name (.kconfig values, __ksym variables, kfuncs), resolved against the running kernel at
+    /// load time.</summary>
+    public Dictionary<string, ExternSpec> Externs { get; init; } = new(StringComparer.Ordinal);
+
     /// <summary>The object's BTF (.BTF section), or null.</summary>
     public BtfSpec? Btf { get; init; }
 
@@ -54,6 +58,7 @@ public sealed class CollectionSpec
         Maps = Maps.ToDictionary(kv => kv.Key, kv => kv.Value.Copy(), StringComparer.Ordinal),
         Programs = Programs.ToDictionary(kv => kv.Key, kv => kv.Value.Copy(), StringComparer.Ordinal),
         Variables = new Dictionary<string, VariableSpec>(Variables, StringComparer.Ordinal),
+        Externs = new Dictionary<string, ExternSpec>(Externs, StringComparer.Ordinal),
         Btf = Btf,
         BtfExt = BtfExt,
         SectionSizes = SectionSizes,

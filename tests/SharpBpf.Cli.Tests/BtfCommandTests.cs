@@ -114,5 +114,18 @@ public class BtfCommandTests
         Assert.Equal(2, notId.ExitCode);
         var noFile = CliRunner.Run("btf", "dump", "file", "/nonexistent/x.o");
         Assert.Equal(1, noFile.ExitCode);
+        Assert.Equal(2, CliRunner.Run("btf", "dump").ExitCode);
+        Assert.Equal(2, CliRunner.Run("btf", "dump", "--kernel", "/x").ExitCode);
+    }
+
+    [Fact]
+    public void DumpTakesAPathOrKernel()
+    {
+        KernelTest.Require();
+        var byPath = CliRunner.Run("btf", "dump", Vmlinux);
+        var byKernel = CliRunner.Run("btf", "dump", "--kernel");
+        Assert.Equal(0, byKernel.ExitCode);
+        Assert.Equal(CliRunner.Run("btf", "dump", "file", Vmlinux).Stdout, byPath.Stdout);
+        Assert.Equal(byPath.Stdout, byKernel.Stdout);
     }
 }

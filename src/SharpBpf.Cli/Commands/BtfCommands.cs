@@ -20,13 +20,13 @@ internal static class BtfCommands
         list.SetAction(p => List(p.GetValue(json)));
         btf.Subcommands.Add(list);
 
-        var source = new Argument<string>("source") { Description = "'id' or 'file'" };
-        source.AcceptOnlyFromAmong("id", "file");
-        var what = new Argument<string>("what") { Description = "a BTF id (see 'btf list') or a path: raw BTF (/sys/kernel/btf/vmlinux) or an ELF object with a .BTF section" };
+        var source = new Argument<string?>("source") { Description = "'id ID', 'file PATH' or just PATH", Arity = ArgumentArity.ZeroOrOne };
+        var what = new Argument<string?>("what") { Description = "a BTF id (see 'btf list') or a path: raw BTF (/sys/kernel/btf/vmlinux, a module's split BTF) or an ELF object with a .BTF section", Arity = ArgumentArity.ZeroOrOne };
+        var kernel = new Option<bool>("--kernel") { Description = "the running kernel's BTF (/sys/kernel/btf/vmlinux); with --format c a vmlinux.h" };
         var format = new Option<string>("--format", "-f") { Description = "raw: one entry per type like 'bpftool btf dump ... format raw'; c: C declarations (a vmlinux.h)", DefaultValueFactory = _ => "raw" };
         format.AcceptOnlyFromAmong("raw", "c");
-        var dump = new Command("dump", "Print the types of a BTF object or file") { source, what, format };
-        dump.SetAction(p => Dump(p.GetValue(source)!, p.GetValue(what)!, p.GetValue(format)!));
+        var dump = new Command("dump", "Print the types of a BTF object or file: dump [id ID | file PATH | PATH | --kernel] [--format raw|c]") { source, what, kernel, format };
+        dump.SetAction(p => Dump(p.GetValue(source), p.GetValue(what), p.GetValue(kernel), p.GetValue(format)!));
         btf.Subcommands.Add(dump);
         return btf;
     }
@@ -81,8 +81,18 @@ internal static class BtfCommands
         return 0;
     }
 
-    private static int Dump(string source, string what, string format)
+    private const string KernelBtf = "/sys/kernel/btf/vmlinux";
+
+    private static int Dump(string? source, string? what, bool kernel, string format)
     {
+        if (kernel)
+        {
+            if (source is not null) throw new UsageException("--kernel takes no id or path");
+            (source, what) = ("file", KernelBtf);
+        }
+        else if (source is null) throw new UsageException("what to dump: 'id ID', 'file PATH', PATH or --kernel");
+        else if (what is null) (source, what) = ("file", source);
+        else if (source is not ("id" or "file")) throw new UsageException($"'id ID' or 'file PATH', got '{source} {what}'");
         BtfSpec spec;
         if (source == "id")
         {
@@ -90,7 +100,7 @@ internal static class BtfCommands
             try
             {
                 using var h = BtfHandle.FromId(id);
-                spec = Parse(h.ReadRaw(), $"BTF id {id}");
+                spec = Parse(h.ReadRaw(), $"BTF id {id}", null);
             }
             catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT)
             {
@@ -100,18 +110,22 @@ internal static class BtfCommands
         else
         {
             var bytes = File.ReadAllBytes(what);
-            spec = Parse(IsElf(bytes) ? ElfBtfSection(bytes, what) : bytes, what);
+            // A module's BTF in /sys/kernel/btf is split BTF on top of vmlinux (bpftool does the same).
+            string full = Path.GetFullPath(what);
+            BtfSpec? baseSpec = full.StartsWith("/sys/kernel/btf/", StringComparison.Ordinal) && full != KernelBtf
+                ? Parse(File.ReadAllBytes(KernelBtf), KernelBtf, null) : null;
+            spec = Parse(IsElf(bytes) ? ElfBtfSection(bytes, what) : bytes, what, baseSpec);
         }
         if (format == "c") BtfCDump.Write(spec, Output.Writer);
         else BtfDump.WriteRaw(spec, Output.Writer);
         return 0;
     }
 
-    private static BtfSpec Parse(ReadOnlyMemory<byte> blob, string where)
+    private static BtfSpec Parse(ReadOnlyMemory<byte> blob, string where, BtfSpec? baseSpec)
     {
         try
         {
-            return BtfSpec.Parse(blob);
+            return BtfSpec.Parse(blob, baseSpec);
         }
         catch (BtfFormatException e)
         {

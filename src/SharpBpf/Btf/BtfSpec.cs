@@ -6,7 +6,7 @@ namespace SharpBpf.Btf;
 /// <summary>
 /// Parsed BTF (BPF Type Format): the types of a kernel (/sys/kernel/btf/vmlinux) or of a BPF object's .BTF section.
 /// <para>
-/// <see cref="Parse"/> validates the whole blob up front (header, sections, every record's extent, kinds, string
+/// <see cref="Parse(ReadOnlyMemory{byte})"/> validates the whole blob up front (header, sections, every record's extent, kinds, string
 /// offsets and referenced type ids) and keeps only an index of record offsets; types are materialised on first access
 /// over the original memory, without copying it. Bad input always yields <see cref="BtfFormatException"/>.
 /// Parsing is deterministic: the same bytes give the same types with the same ids.
@@ -27,8 +27,9 @@ public sealed class BtfSpec
     private readonly int _typesStart, _typesEnd;
     private readonly int _stringsStart, _stringsLength;
 
-    // Split BTF (module BTF on top of vmlinux) will set a base: ids below _firstTypeId and string offsets below
-    // _firstStringOffset then belong to the base. Only stand-alone BTF is parsed for now, so these are 1 and 0.
+    // Split BTF (module BTF on top of vmlinux) has a base: ids below _firstTypeId and string offsets below
+    // _firstStringOffset belong to the base. Stand-alone BTF: 1 and 0.
+    private readonly BtfSpec? _base;
     private readonly uint _firstTypeId = 1;
     private readonly uint _firstStringOffset = 0;
 
@@ -39,8 +40,15 @@ public sealed class BtfSpec
     private readonly BtfVoid _void;
     private Dictionary<string, uint[]>? _byName;
 
-    private BtfSpec(ReadOnlyMemory<byte> data, bool bigEndian, int typesStart, int typesEnd, int stringsStart, int stringsLength, int[] offsets, int count)
+    private BtfSpec(ReadOnlyMemory<byte> data, bool bigEndian, int typesStart, int typesEnd, int stringsStart, int stringsLength, int[] offsets, int count,
+        BtfSpec? baseSpec = null)
     {
+        _base = baseSpec;
+        if (baseSpec is not null)
+        {
+            _firstTypeId = baseSpec.MaxTypeId + 1;
+            _firstStringOffset = baseSpec.StringsEnd;
+        }
         _data = data;
         _bigEndian = bigEndian;
         _typesStart = typesStart;
@@ -61,7 +69,17 @@ public sealed class BtfSpec
     /// <summary>The highest valid type id (0 when there are no types besides void).</summary>
     public uint MaxTypeId => _firstTypeId + (uint)_count - 1;
 
-    /// <summary>All types in id order, starting at id 1 (void is not included).</summary>
+    /// <summary>The base BTF of split BTF (vmlinux under a module's BTF), or null for stand-alone BTF.</summary>
+    public BtfSpec? Base => _base;
+
+    /// <summary>The first type id of this BTF's own types: 1, or the base's highest id + 1 for split BTF.</summary>
+    public uint FirstTypeId => _firstTypeId;
+
+    // One past the highest string offset: split BTF's own strings start here.
+    private uint StringsEnd => _firstStringOffset + (uint)_stringsLength;
+
+    /// <summary>This BTF's own types in id order, from <see cref="FirstTypeId"/> (void and a split BTF's base types
+    /// are not included).</summary>
     public IEnumerable<BtfType> Types
     {
         get
@@ -79,6 +97,20 @@ public sealed class BtfSpec
         return Parse(File.ReadAllBytes(path));
     }
 
+    /// <summary>Reads a kernel module's split BTF from /sys/kernel/btf/<paramref name="module"/> on top of the
+    /// running kernel's BTF.</summary>
+    /// <exception cref="FileNotFoundException">The module has no BTF there (not loaded, or built without BTF).</exception>
+    /// <exception cref="ArgumentException">The name is not a plain module name.</exception>
+    public static BtfSpec LoadKernelModule(string module)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(module);
+        if (module == "vmlinux" || module.Contains('/') || module is "." or "..")
+            throw new ArgumentException($"a module name (not vmlinux, no '/'), got '{module}'", nameof(module));
+        string path = "/sys/kernel/btf/" + module;
+        if (!File.Exists(path)) throw new FileNotFoundException($"no BTF for module '{module}' at {path}", path);
+        return Parse(File.ReadAllBytes(path), Kernel);
+    }
+
     private static readonly Lazy<BtfSpec> KernelCache = new(LoadKernel);
 
     /// <summary>The running kernel's BTF, loaded once per process (for probes and layout checks).</summary>
@@ -86,7 +118,17 @@ public sealed class BtfSpec
 
     /// <summary>Parses a BTF blob (header, type and string sections).</summary>
     /// <exception cref="BtfFormatException">The blob is malformed.</exception>
-    public static BtfSpec Parse(ReadOnlyMemory<byte> data)
+    public static BtfSpec Parse(ReadOnlyMemory<byte> data) => Parse(data, null);
+
+    /// <summary>
+    /// Parses split BTF (a kernel module's /sys/kernel/btf/MODULE) on top of <paramref name="baseSpec"/>
+    /// (vmlinux): its type ids continue after the base's highest id and its string offsets after the end of the
+    /// base's strings; its types may refer to the base's types and strings. Lookups by id and name see both.
+    /// With a null base this is <see cref="Parse(ReadOnlyMemory{byte})"/>.
+    /// </summary>
+    /// <exception cref="BtfFormatException">The blob is malformed, refers to ids or strings beyond base + split, or
+    /// its byte order differs from the base's.</exception>
+    public static BtfSpec Parse(ReadOnlyMemory<byte> data, BtfSpec? baseSpec)
     {
         var span = data.Span;
         if (span.Length < HeaderSize)
@@ -114,13 +156,18 @@ public sealed class BtfSpec
 
         int typesStart = (int)(hdrLen + typeOff), typesEnd = typesStart + (int)typeLen;
         int stringsStart = (int)(hdrLen + strOff), stringsLength = (int)strLen;
-        if (stringsLength == 0 || span[stringsStart] != 0)
+        if (baseSpec is null && (stringsLength == 0 || span[stringsStart] != 0))
             throw new BtfFormatException(stringsStart, "a string section starting with an empty string (NUL byte)");
-        if (span[stringsStart + stringsLength - 1] != 0)
+        if (stringsLength > 0 && span[stringsStart + stringsLength - 1] != 0)
             throw new BtfFormatException(stringsStart + stringsLength - 1, "a string section ending with a NUL byte");
+        if (baseSpec is not null && baseSpec.IsBigEndian != bigEndian)
+            throw new BtfFormatException(0, $"split BTF in the base's byte order ({(baseSpec.IsBigEndian ? "big" : "little")}-endian)");
 
-        var offsets = IndexAndValidate(span, typesStart, typesEnd, stringsLength, bigEndian, out int count);
-        return new BtfSpec(data, bigEndian, typesStart, typesEnd, stringsStart, stringsLength, offsets, count);
+        uint firstId = baseSpec is null ? 1 : baseSpec.MaxTypeId + 1;
+        uint stringLimit = (baseSpec?.StringsEnd ?? 0) + (uint)stringsLength;
+        if (stringLimit < (uint)stringsLength) throw new BtfFormatException(20, "base and split string sections below 4 GiB together");
+        var offsets = IndexAndValidate(span, typesStart, typesEnd, stringLimit, firstId, bigEndian, out int count);
+        return new BtfSpec(data, bigEndian, typesStart, typesEnd, stringsStart, stringsLength, offsets, count, baseSpec);
     }
 
     private static uint U32(ReadOnlySpan<byte> span, int offset, bool bigEndian) =>
@@ -149,7 +196,7 @@ public sealed class BtfSpec
     /// encodings, and the largest referenced type id (checked against the type count once it is known), so that
     /// materialising a type later never fails.
     /// </summary>
-    private static int[] IndexAndValidate(ReadOnlySpan<byte> span, int start, int end, int stringsLength, bool bigEndian, out int typeCount)
+    private static int[] IndexAndValidate(ReadOnlySpan<byte> span, int start, int end, uint stringsLength, uint firstId, bool bigEndian, out int typeCount)
     {
         // vmlinux averages ~28 bytes per record; start a little above that so one growth at most is typical.
         var offsets = new int[Math.Max(16, (end - start) / 24)];
@@ -159,7 +206,7 @@ public sealed class BtfSpec
         int pos = start;
         while (pos < end)
         {
-            uint id = (uint)count + 1;
+            uint id = firstId + (uint)count;
             if (end - pos < TypeHeaderSize)
                 throw new BtfFormatException(pos, $"a {TypeHeaderSize}-byte type record for type id {id}, {end - pos} bytes left in the type section");
             uint nameOff = U32(span, pos, bigEndian);
@@ -199,7 +246,7 @@ public sealed class BtfSpec
                 case BtfKind.Struct or BtfKind.Union:
                     for (int mp = extra, mend = extra + 12 * vlen; mp < mend; mp += 12)
                     {
-                        if (U32(span, mp, bigEndian) >= (uint)stringsLength) ThrowString(span, mp, stringsLength, bigEndian);
+                        if (U32(span, mp, bigEndian) >= stringsLength) ThrowString(span, mp, stringsLength, bigEndian);
                         uint t = U32(span, mp + 4, bigEndian);
                         if (t > maxRef) (maxRef, maxRefAt) = (t, mp + 4);
                     }
@@ -208,14 +255,14 @@ public sealed class BtfSpec
                 {
                     int rec = kind == BtfKind.Enum ? 8 : 12;
                     for (int mp = extra, mend = extra + rec * vlen; mp < mend; mp += rec)
-                        if (U32(span, mp, bigEndian) >= (uint)stringsLength) ThrowString(span, mp, stringsLength, bigEndian);
+                        if (U32(span, mp, bigEndian) >= stringsLength) ThrowString(span, mp, stringsLength, bigEndian);
                     break;
                 }
                 case BtfKind.FuncProto:
                     if (sizeOrType > maxRef) (maxRef, maxRefAt) = (sizeOrType, pos + 8);
                     for (int mp = extra, mend = extra + 8 * vlen; mp < mend; mp += 8)
                     {
-                        if (U32(span, mp, bigEndian) >= (uint)stringsLength) ThrowString(span, mp, stringsLength, bigEndian);
+                        if (U32(span, mp, bigEndian) >= stringsLength) ThrowString(span, mp, stringsLength, bigEndian);
                         uint t = U32(span, mp + 4, bigEndian);
                         if (t > maxRef) (maxRef, maxRefAt) = (t, mp + 4);
                     }
@@ -232,21 +279,23 @@ public sealed class BtfSpec
             offsets[count++] = pos;
             pos = extra + extraLen;
         }
-        if (maxRef > (uint)count) throw new BtfFormatException(maxRefAt, $"a type id at most {count}, got {maxRef}");
+        uint maxId = firstId - 1 + (uint)count;
+        if (maxRef > maxId) throw new BtfFormatException(maxRefAt, $"a type id at most {maxId}, got {maxRef}");
         typeCount = count;
         return offsets;
     }
 
-    private static void ThrowString(ReadOnlySpan<byte> span, int at, int stringsLength, bool bigEndian) =>
+    private static void ThrowString(ReadOnlySpan<byte> span, int at, uint stringsLength, bool bigEndian) =>
         throw new BtfFormatException(at, $"a string offset below the string section size {stringsLength}, got {U32(span, at, bigEndian)}");
 
     /// <summary>Whether <paramref name="offset"/> is inside the string section.</summary>
-    public bool IsValidStringOffset(uint offset) => offset - _firstStringOffset < (uint)_stringsLength;
+    public bool IsValidStringOffset(uint offset) => offset < StringsEnd;
 
     /// <summary>The NUL-terminated string at <paramref name="offset"/> in the string section.</summary>
     /// <exception cref="BtfFormatException">The offset is outside the string section.</exception>
     public string GetString(uint offset)
     {
+        if (offset < _firstStringOffset && _base is not null) return _base.GetString(offset);
         if (offset - _firstStringOffset >= (uint)_stringsLength)
             throw new BtfFormatException(-1, $"a string offset below the string section size {_stringsLength}, got {offset}");
         int local = (int)(offset - _firstStringOffset);
@@ -274,6 +323,7 @@ public sealed class BtfSpec
             type = _void;
             return true;
         }
+        if (id < _firstTypeId && _base is not null) return _base.TryTypeById(id, out type);
         if (id < _firstTypeId || id > MaxTypeId)
         {
             type = _void;
@@ -403,9 +453,11 @@ public sealed class BtfSpec
     public IReadOnlyList<BtfType> TypesByName(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (!NameIndex.TryGetValue(name, out var ids)) return [];
-        var result = new BtfType[ids.Length];
-        for (int i = 0; i < ids.Length; i++) result[i] = TypeById(ids[i]);
+        var inBase = _base?.TypesByName(name) ?? [];
+        if (!NameIndex.TryGetValue(name, out var ids)) return inBase;
+        var result = new BtfType[inBase.Count + ids.Length];
+        for (int i = 0; i < inBase.Count; i++) result[i] = inBase[i];
+        for (int i = 0; i < ids.Length; i++) result[inBase.Count + i] = TypeById(ids[i]);
         return result;
     }
 
@@ -413,6 +465,7 @@ public sealed class BtfSpec
     public bool TryTypeByName(string name, BtfKind kind, out BtfType type)
     {
         ArgumentNullException.ThrowIfNull(name);
+        if (_base is not null && _base.TryTypeByName(name, kind, out type)) return true;
         if (NameIndex.TryGetValue(name, out var ids))
         {
             foreach (uint id in ids)
@@ -497,7 +550,7 @@ public sealed class BtfSpec
     }
 
     /// <summary>Absolute offset of a type's record in <see cref="RawData"/> (-1 for void).</summary>
-    internal int RecordOffset(BtfType type) => type.Id == 0 || type.Id > MaxTypeId ? -1 : _offsets[type.Id - _firstTypeId];
+    internal int RecordOffset(BtfType type) => type.Id < _firstTypeId || type.Id > MaxTypeId || type.Owner != this ? -1 : _offsets[type.Id - _firstTypeId];
 
     /// <summary>Absolute record offsets in <see cref="RawData"/>, index 0 = type id 1 (for the writer).</summary>
     internal ReadOnlySpan<int> RecordOffsets => _offsets.AsSpan(0, _count);

@@ -47,6 +47,7 @@ public sealed class BtfWriter
     public static BtfWriter From(BtfSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        if (spec.Base is not null) throw new ArgumentException("split BTF (with a base) cannot be copied into a stand-alone writer", nameof(spec));
         var raw = spec.RawData.Span;
         var (ts, te) = spec.TypeSection;
         var (ss, sl) = spec.StringSection;
@@ -279,6 +280,7 @@ public sealed class BtfWriter
             int at = Offset(id);
             if (KindOf(at) != BtfKind.Datasec) continue;
             string secName = GetString(R32(at));
+            if (secName is ".kconfig" or ".ksyms") continue; // externs: no ELF section, laid out by FixExterns
             int vlen = VlenOf(at);
             bool modified = false;
             if (R32(at + 8) == 0)
@@ -327,6 +329,94 @@ public sealed class BtfWriter
                 W32(e + 8, sorted[k].Size);
             }
             if (modified) changed++;
+        }
+        return changed;
+    }
+
+    /// <summary>
+    /// Makes the extern descriptions of an object loadable, as libbpf does (the kernel rejects extern linkage):
+    /// VARs of DATASEC .kconfig get their offsets in the ".kconfig" map and allocated linkage, the DATASEC the map's
+    /// size; DATASEC .ksyms lists 4-byte int placeholders (kfunc entries point to one added placeholder VAR); extern
+    /// FUNCs become TYPEDEFs of their prototype (nothing refers to them any more).
+    /// </summary>
+    /// <returns>The number of types rewritten.</returns>
+    internal int FixExterns(IReadOnlyDictionary<string, ExternSpec> externs, uint kconfigSize)
+    {
+        int changed = 0;
+        uint count = MaxTypeId;
+        uint intId = 0, ksymsId = 0;
+        for (uint id = 1; id <= count; id++)
+        {
+            int at = Offset(id);
+            var kind = KindOf(at);
+            if (kind == BtfKind.Int && intId == 0 && R32(at + 8) == 4 && (R32(at + 12) & 0x04ff_0000) == 0 && (R32(at + 12) & 0xff) == 32) intId = id;
+            if (kind == BtfKind.Datasec && GetString(R32(at)) == ".ksyms") ksymsId = id;
+        }
+        uint placeholder = 0;
+        if (ksymsId != 0)
+        {
+            if (intId == 0) intId = AddType(BtfKind.Int, "int", 4, 0, false, (1u << 24) | 32);
+            placeholder = AddType(BtfKind.Var, "__sharpbpf_ksym", intId, 0, false, (uint)BtfVarLinkage.GlobalAllocated);
+        }
+        for (uint id = 1; id <= count; id++)
+        {
+            int at = Offset(id);
+            var kind = KindOf(at);
+            if (kind == BtfKind.Func && VlenOf(at) == (int)BtfFuncLinkage.Extern)
+            {
+                // Not a static FUNC: the kernel wants named parameters there, and clang leaves extern ones unnamed.
+                SetInfo(at, BtfKind.Typedef, 0, false);
+                changed++;
+                continue;
+            }
+            if (kind != BtfKind.Datasec) continue;
+            string name = GetString(R32(at));
+            int vlen = VlenOf(at);
+            if (name == ".kconfig")
+            {
+                W32(at + 8, kconfigSize);
+                var entries = new (uint Type, uint Offset, uint Size)[vlen];
+                for (int k = 0; k < vlen; k++)
+                {
+                    int e = at + 12 + 12 * k;
+                    uint varId = R32(e);
+                    if (varId == 0 || varId > count || KindOf(Offset(varId)) != BtfKind.Var) throw new BtfFormatException(-1, $"a VAR in entry {k} of DATASEC '.kconfig', got type id {varId}");
+                    int vat = Offset(varId);
+                    string varName = GetString(R32(vat));
+                    if (!externs.TryGetValue(varName, out var ext) || ext.Kind != ExternKind.Kconfig)
+                        throw new BtfFormatException(-1, $"a kconfig extern for VAR '{varName}' of DATASEC '.kconfig', found none");
+                    W32(vat + 12, (uint)BtfVarLinkage.GlobalAllocated);
+                    entries[k] = (varId, ext.Offset, ext.Size);
+                }
+                Array.Sort(entries, (a, b) => a.Offset.CompareTo(b.Offset));
+                for (int k = 0; k < vlen; k++)
+                {
+                    int e = at + 12 + 12 * k;
+                    W32(e, entries[k].Type);
+                    W32(e + 4, entries[k].Offset);
+                    W32(e + 8, entries[k].Size);
+                }
+                changed++;
+            }
+            else if (name == ".ksyms")
+            {
+                W32(at + 8, (uint)(4 * vlen));
+                for (int k = 0; k < vlen; k++)
+                {
+                    int e = at + 12 + 12 * k;
+                    uint varId = R32(e);
+                    if (varId >= 1 && varId <= count && KindOf(Offset(varId)) == BtfKind.Var)
+                    {
+                        int vat = Offset(varId);
+                        W32(vat + 8, intId);
+                        W32(vat + 12, (uint)BtfVarLinkage.GlobalAllocated);
+                    }
+                    else W32(e, placeholder);
+                    W32(e + 4, (uint)(4 * k));
+                    W32(e + 8, 4);
+                }
+                changed++;
+            }
         }
         return changed;
     }

@@ -78,6 +78,7 @@ public static class ElfReader
         private BtfSpec? _btf;
         private ReadOnlyMemory<byte> _btfExt;
         private bool _hasBtfExt;
+        private List<ExternReference> _externRefs = [];
 
         public CollectionSpec Run()
         {
@@ -156,12 +157,14 @@ public static class ElfReader
             if (legacyMaps is { } lm) ReadLegacyMaps(lm);
             if (btfMaps is { } bm) ReadBtfMaps(bm, relSections);
             foreach (var sec in dataSections) ReadDataSection(sec);
+            CollectExterns();
             foreach (var (index, info) in _programSections) LinkPrograms(elf.Sections[index], info);
             return new CollectionSpec
             {
                 Maps = _spec.Maps,
                 Programs = _spec.Programs,
                 Variables = _spec.Variables,
+                Externs = _spec.Externs,
                 Btf = _btf,
                 BtfExt = _hasBtfExt && _btf is not null ? BtfExt.Parse(_btfExt, _btf) : null,
                 SectionSizes = SectionSizes(),
@@ -480,6 +483,99 @@ public static class ElfReader
             return name.Length > 15 ? name[..15] : name;
         }
 
+        // libbpf's bpf_object__collect_externs: every undefined global symbol is an extern described in .BTF by a VAR
+        // (or, for kfuncs, a FUNC) listed in DATASEC .kconfig or .ksyms. Kconfig values are laid out in one
+        // read-only map, by descending alignment then name, as libbpf does.
+        private void CollectExterns()
+        {
+            var undefined = elf.Symbols.Where(s => s.SectionIndex == ElfSymbol.SHN_UNDEF && s.Name.Length > 0 && s.IsGlobal && s.Type != ElfSymbol.STT_SECTION).ToList();
+            if (undefined.Count == 0) return;
+            var described = new Dictionary<string, (string Section, BtfType Type)>(StringComparer.Ordinal);
+            if (_btf is not null)
+                foreach (var t in _btf.Types)
+                {
+                    if (t is not BtfDatasec { Name: ".kconfig" or ".ksyms" } ds) continue;
+                    foreach (var vsi in ds.Variables)
+                    {
+                        var v = _btf.TypeById(vsi.TypeId);
+                        if (v is BtfVar or BtfFunc) described.TryAdd(v.Name, (ds.Name, v));
+                    }
+                }
+            var kconfig = new List<ExternSpec>();
+            foreach (var sym in undefined)
+            {
+                if (!described.TryGetValue(sym.Name, out var d))
+                {
+                    // A call to an undefined function without BTF: an extern BPF function (static linking) is
+                    // reported where it is called; anything else needs BTF to be resolved.
+                    if (_btf is not null && _btf.TryTypeByName(sym.Name, BtfKind.Func, out _)) continue;
+                    throw new ElfFormatException(sym.FileOffset, $"extern '{sym.Name}': a VAR or FUNC in DATASEC .kconfig or .ksyms of .BTF (declared __kconfig or __ksym), found none");
+                }
+                bool weak = sym.Bind == ElfSymbol.STB_WEAK;
+                if (d.Type is BtfFunc f)
+                {
+                    if (d.Section != ".ksyms")
+                        throw new ElfFormatException(sym.FileOffset, $"extern function '{sym.Name}': declared __ksym (section .ksyms), got {d.Section}");
+                    if (_btf!.TypeById(f.ProtoTypeId) is not BtfFuncProto)
+                        throw new ElfFormatException(sym.FileOffset, $"kfunc '{sym.Name}': a FUNC_PROTO as its type, got {_btf.TypeById(f.ProtoTypeId)}");
+                    _spec.Externs[sym.Name] = new ExternSpec(sym.Name, ExternKind.Kfunc, weak, f.Id);
+                    continue;
+                }
+                var v = (BtfVar)d.Type;
+                if (d.Section == ".ksyms")
+                {
+                    _spec.Externs[sym.Name] = new ExternSpec(sym.Name, ExternKind.Ksym, weak, v.Id);
+                    continue;
+                }
+                var (kind, size, align, signed) = KconfigTypeOf(_btf!, _btf!.TypeById(v.Type.Id), sym);
+                kconfig.Add(new ExternSpec(sym.Name, ExternKind.Kconfig, weak, v.Id, 0, size, kind, signed) with { Offset = align });
+            }
+            if (kconfig.Count == 0) return;
+            uint offset = 0;
+            foreach (var k in kconfig.OrderByDescending(k => k.Offset).ThenBy(k => k.Name, StringComparer.Ordinal))
+            {
+                uint align = k.Offset;
+                offset = (offset + align - 1) / align * align;
+                _spec.Externs[k.Name] = k with { Offset = offset };
+                if (k.Size > (1u << 20) - offset)
+                    throw new ElfFormatException(-1, $"kconfig extern '{k.Name}': kconfig values of at most 1 MiB in all, got {k.Size} bytes at offset {offset}");
+                offset += k.Size;
+            }
+            var map = new MapSpec
+            {
+                Name = (objectName[..Math.Min(8, objectName.Length)] + ExternSpec.KconfigMapName) is var n && n.Length > 15 ? n[..15] : n,
+                Type = MapType.Array,
+                KeySize = 4,
+                ValueSize = (offset + 7) / 8 * 8,
+                MaxEntries = 1,
+                Flags = MapFlags.Mmapable | MapFlags.ReadOnlyProg,
+                Freeze = true,
+            };
+            if (_btf!.TryTypeByName(ExternSpec.KconfigMapName, BtfKind.Datasec, out var datasec)) map.BtfValueTypeId = datasec.Id;
+            AddMap(ExternSpec.KconfigMapName, map, -1);
+        }
+
+        // libbpf's find_kcfg_type: bool, char, 1/2/4/8-byte integers, enum libbpf_tristate and char arrays.
+        private static (KconfigType Kind, uint Size, uint Align, bool Signed) KconfigTypeOf(BtfSpec btf, BtfType type, ElfSymbol sym)
+        {
+            var t = btf.Resolve(type);
+            switch (t)
+            {
+                case BtfInt i when i.Encoding.HasFlag(BtfIntEncoding.Bool):
+                    if (i.Size == 1) return (KconfigType.Bool, 1, 1, false);
+                    break;
+                case BtfInt i when i.Size == 1:
+                    return (KconfigType.Char, 1, 1, i.Encoding.HasFlag(BtfIntEncoding.Signed));
+                case BtfInt i when i.Size is 2 or 4 or 8 && i.BitOffset == 0:
+                    return (KconfigType.Int, i.Size, i.Size, i.Encoding.HasFlag(BtfIntEncoding.Signed));
+                case BtfEnum e when e.Name == "libbpf_tristate" && e.Size is 4 or 8:
+                    return (KconfigType.Tristate, e.Size, e.Size, false);
+                case BtfArray a when a.Count > 0 && btf.Resolve(a.ElementType) is BtfInt { Size: 1 } c && !c.Encoding.HasFlag(BtfIntEncoding.Bool):
+                    return (KconfigType.CharArray, a.Count, 1, false);
+            }
+            throw new ElfFormatException(sym.FileOffset, $"kconfig extern '{sym.Name}': bool, char, a 1/2/4/8-byte integer, enum libbpf_tristate or a char array, got {t}");
+        }
+
         private void LinkPrograms(ElfSection sec, ProgramSectionInfo info)
         {
             if (!_functions.TryGetValue(sec.Index, out var funcs) || funcs.Count == 0)
@@ -512,6 +608,7 @@ public static class ElfReader
             var refs = new List<MapReference>();
             var fixups = new List<(int At, Function Target, int Delta)>();
             var linked = new List<LinkedFunction>();
+            _externRefs = [];
             int total = main.Length;
 
             int Place(Function f)
@@ -552,11 +649,17 @@ public static class ElfReader
                     {
                         ElfSection targetSec = f.Section;
                         long target = (long)abs + insn.Imm + 1;
+                        if (hasRel && elf.Symbols[rel.SymbolIndex] is { SectionIndex: ElfSymbol.SHN_UNDEF } ext
+                            && _spec.Externs.TryGetValue(ext.Name, out var kfunc) && kfunc.Kind == ExternKind.Kfunc)
+                        {
+                            _externRefs.Add(new ExternReference(at, ext.Name));
+                            continue;
+                        }
                         if (hasRel)
                         {
                             var sym = elf.Symbols[rel.SymbolIndex];
                             if (sym.SectionIndex == ElfSymbol.SHN_UNDEF || sym.SectionIndex >= ElfSymbol.SHN_LORESERVE || !elf.Sections[sym.SectionIndex].IsExecutable)
-                                throw new ElfFormatException(rel.FileOffset, $"program '{main.Name}': a call to a function of this object, got symbol '{sym.Name}' (extern functions come with CO-RE/extern support)");
+                                throw new ElfFormatException(rel.FileOffset, $"program '{main.Name}': a call to a function of this object, got symbol '{sym.Name}' (extern BPF functions need static linking)");
                             targetSec = elf.Sections[sym.SectionIndex];
                             target = (long)(sym.Value / Instruction.Size) + insn.Imm + 1;
                         }
@@ -569,7 +672,7 @@ public static class ElfReader
                     {
                         var sym = elf.Symbols[rel.SymbolIndex];
                         throw new ElfFormatException(rel.FileOffset, insn.OpCode == 0x85
-                            ? $"program '{main.Name}': a relocated call to be a bpf-to-bpf call, got a call of '{sym.Name}' (kfuncs and extern functions come with CO-RE/extern support)"
+                            ? $"program '{main.Name}': a relocated call to be a bpf-to-bpf call, got a call of '{sym.Name}' (kfuncs are calls with src_reg 1 to a __ksym extern)"
                             : $"program '{main.Name}': relocations only on 64-bit loads and calls, got opcode 0x{insn.OpCode:x2} (symbol '{sym.Name}')");
                     }
                 }
@@ -589,6 +692,7 @@ public static class ElfReader
                 Instructions = [.. insns],
                 MapReferences = refs,
                 Functions = linked,
+                ExternReferences = _externRefs,
             };
         }
 
@@ -597,7 +701,20 @@ public static class ElfReader
         {
             var sym = elf.Symbols[rel.SymbolIndex];
             if (sym.SectionIndex == ElfSymbol.SHN_UNDEF)
-                throw new ElfFormatException(rel.FileOffset, $"program '{main.Name}': a reference to something defined in this object, got extern '{sym.Name}' (externs and .kconfig come with CO-RE/extern support)");
+            {
+                if (!_spec.Externs.TryGetValue(sym.Name, out var ext))
+                    throw new ElfFormatException(rel.FileOffset, $"program '{main.Name}': a reference to something defined in this object or a __kconfig/__ksym extern, got extern '{sym.Name}' without BTF in .kconfig or .ksyms");
+                if (insn.Imm != 0 || insns[at + 1].Imm != 0)
+                    throw new ElfFormatException(rel.FileOffset, $"program '{main.Name}': a 64-bit load of extern '{sym.Name}' without an addend, got {insn.Imm}");
+                if (ext.Kind == ExternKind.Kconfig)
+                {
+                    insns[at] = new Instruction(insn.OpCode, insn.Dst, 2, insn.Offset, 0);
+                    insns[at + 1] = new Instruction(insns[at + 1].OpCode, insns[at + 1].Dst, insns[at + 1].Src, insns[at + 1].Offset, (int)ext.Offset);
+                    refs.Add(new MapReference(at, ExternSpec.KconfigMapName, MapReferenceKind.Value, ext.Offset));
+                }
+                else _externRefs.Add(new ExternReference(at, sym.Name));
+                return;
+            }
             if (sym.SectionIndex >= ElfSymbol.SHN_LORESERVE)
                 throw new ElfFormatException(rel.FileOffset, $"program '{main.Name}': a symbol in a regular section, got '{sym.Name}' with special section index 0x{sym.SectionIndex:x}");
             var symSec = elf.Sections[sym.SectionIndex];
@@ -631,7 +748,7 @@ public static class ElfReader
                 insns[at] = new Instruction(insn.OpCode, insn.Dst, 4, insn.Offset, 0);
                 fixups.Add((at, callee, (int)(target - callee.Start)));
             }
-            else if (_spec.Maps.Count >= 0 && (symSec.Name is ".kconfig" or ".ksyms" || symSec.Name.StartsWith(".addr_space", StringComparison.Ordinal)))
+            else if (symSec.Name is ".kconfig" or ".ksyms" || symSec.Name.StartsWith(".addr_space", StringComparison.Ordinal))
                 throw new ElfFormatException(rel.FileOffset, $"program '{main.Name}': section '{symSec.Name}' (symbol '{sym.Name}') is not supported yet");
             else
                 throw new ElfFormatException(rel.FileOffset, $"program '{main.Name}': a 64-bit load of a map, global variable or function, got symbol '{sym.Name}' in section '{symSec.Name}'");

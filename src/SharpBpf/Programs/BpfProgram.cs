@@ -73,6 +73,7 @@ public sealed unsafe partial class BpfProgram : BpfObject
         fixed (byte* lic = license)
         fixed (Btf.BpfFuncInfo* funcs = funcInfos)
         fixed (Btf.BpfLineInfo* lines = lineInfos)
+        fixed (int* fdArray = spec.FdArray)
         {
             var attr = new ProgLoadAttr
             {
@@ -88,6 +89,7 @@ public sealed unsafe partial class BpfProgram : BpfObject
                 attach_btf_obj_fd = (uint)spec.AttachBtfObjFd,
                 prog_btf_fd = (uint)spec.BtfFd,
             };
+            if (spec.FdArray is { Length: > 0 }) attr.fd_array = (ulong)fdArray;
             if (spec.BtfFd > 0 && funcInfos.Length > 0)
             {
                 attr.func_info_rec_size = (uint)sizeof(Btf.BpfFuncInfo);

@@ -94,12 +94,23 @@ public sealed record class ProgramSpec
     /// subprograms it calls (for mapping BTF func_info/line_info).</summary>
     public List<LinkedFunction> Functions { get; set; } = [];
 
+    /// <summary>Instructions that refer to __ksym externs (variables and kfuncs) of the collection;
+    /// <see cref="SharpBpf.BpfCollection"/> patches in what it resolves against the running kernel.</summary>
+    public List<ExternReference> ExternReferences { get; set; } = [];
+
+    /// <summary>File descriptors passed as the load's fd_array (Linux 5.14): module BTF fds that kfunc calls
+    /// select with their offset field (entry 0 is unused: offset 0 means vmlinux), maps for BPF_PSEUDO_MAP_IDX
+    /// loads. Empty: no fd_array.</summary>
+    public int[] FdArray { get; set; } = [];
+
     /// <summary>A copy that can be edited without touching this one (instructions and references included).</summary>
     public ProgramSpec Copy() => this with
     {
         Instructions = (Instruction[])Instructions.Clone(),
         MapReferences = [.. MapReferences],
         Functions = [.. Functions],
+        ExternReferences = [.. ExternReferences],
+        FdArray = (int[])FdArray.Clone(),
         FuncInfos = (Btf.BpfFuncInfo[])FuncInfos.Clone(),
         LineInfos = (Btf.BpfLineInfo[])LineInfos.Clone(),
     };

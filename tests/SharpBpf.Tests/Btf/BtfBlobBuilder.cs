@@ -4,10 +4,12 @@ using SharpBpf.Btf;
 
 namespace SharpBpf.Tests.Btf;
 
-/// <summary>Writes small BTF blobs by hand (for the malformed-input and kind tests).</summary>
-internal sealed class BtfBlobBuilder
+/// <summary>Writes small BTF blobs by hand (for the malformed-input and kind tests). With a base (split BTF), ids
+/// start at <c>firstId</c> and string offsets at <c>stringBase</c> (the base's string section size); the split
+/// string section then has no leading empty string of its own.</summary>
+internal sealed class BtfBlobBuilder(uint firstId = 1, uint stringBase = 0)
 {
-    private readonly List<byte> _strings = [0];
+    private readonly List<byte> _strings = stringBase == 0 ? [0] : [];
     private readonly Dictionary<string, uint> _stringOffsets = new() { [""] = 0 };
     private readonly List<uint> _types = [];
 
@@ -16,7 +18,7 @@ internal sealed class BtfBlobBuilder
     public uint Str(string s)
     {
         if (_stringOffsets.TryGetValue(s, out uint off)) return off;
-        off = (uint)_strings.Count;
+        off = stringBase + (uint)_strings.Count;
         _strings.AddRange(Encoding.UTF8.GetBytes(s));
         _strings.Add(0);
         _stringOffsets[s] = off;
@@ -33,7 +35,7 @@ internal sealed class BtfBlobBuilder
         _types.Add(info);
         _types.Add(sizeOrType);
         _types.AddRange(extra);
-        return ++_count;
+        return firstId - 1 + ++_count;
     }
 
     private uint _count;
