@@ -18,5 +18,6 @@ internal static class ToolCommands
         SysCount.Build(),
         PacketCounters.BuildPktCount(),
         PacketCounters.BuildXdpStats(),
+        BashReadline.Build(),
     ];
 }

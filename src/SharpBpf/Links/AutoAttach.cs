@@ -44,6 +44,18 @@ public static class AutoAttach
         ["lsm.s+"] = AttachTracing,
         ["iter+"] = AttachIterator,
         ["iter.s+"] = AttachIterator,
+        ["kprobe+"] = (p, t, out r) => AttachKprobe(p, t, isReturn: false, out r),
+        ["kretprobe+"] = (p, t, out r) => AttachKprobe(p, t, isReturn: true, out r),
+        ["ksyscall+"] = (p, t, out r) => AttachSyscall(p, t, isReturn: false, out r),
+        ["kretsyscall+"] = (p, t, out r) => AttachSyscall(p, t, isReturn: true, out r),
+        ["uprobe+"] = (p, t, out r) => AttachUprobe(p, t, isReturn: false, out r),
+        ["uprobe.s+"] = (p, t, out r) => AttachUprobe(p, t, isReturn: false, out r),
+        ["uretprobe+"] = (p, t, out r) => AttachUprobe(p, t, isReturn: true, out r),
+        ["uretprobe.s+"] = (p, t, out r) => AttachUprobe(p, t, isReturn: true, out r),
+        ["uprobe.multi+"] = (p, t, out r) => AttachUprobeMulti(p, t, isReturn: false, out r),
+        ["uprobe.multi.s+"] = (p, t, out r) => AttachUprobeMulti(p, t, isReturn: false, out r),
+        ["uretprobe.multi+"] = (p, t, out r) => AttachUprobeMulti(p, t, isReturn: true, out r),
+        ["uretprobe.multi.s+"] = (p, t, out r) => AttachUprobeMulti(p, t, isReturn: true, out r),
     };
 
     /// <summary>The section table entries (<see cref="ProgramSections.Patterns"/>) whose programs can be
@@ -99,7 +111,8 @@ public static class AutoAttach
             if (link is null) skipReason = $"section '{sectionName}': {skipReason}";
             return link;
         }
-        catch (Exception e) when (e is BpfException or ArgumentException or IOException or NotSupportedByKernelException)
+        catch (Exception e) when (e is BpfException or ArgumentException or IOException or NotSupportedByKernelException
+                                      or Symbols.SymbolResolutionException or Symbols.BinaryFormatException)
         {
             throw new AutoAttachException(program.Name, sectionName, e);
         }
@@ -143,6 +156,81 @@ public static class AutoAttach
         }
         skipReason = null;
         return IterLink.Attach(program);
+    }
+
+    /// <summary><c>FUNC[+OFFSET]</c> (decimal or 0x hex offset).</summary>
+    private static bool TrySplitOffset(string target, out string name, out ulong offset)
+    {
+        int plus = target.LastIndexOf('+');
+        offset = 0;
+        name = plus < 0 ? target : target[..plus];
+        if (plus < 0) return name.Length > 0;
+        string off = target[(plus + 1)..];
+        bool ok = off.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
+            ? ulong.TryParse(off.AsSpan(2), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out offset)
+            : ulong.TryParse(off, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset);
+        return ok && name.Length > 0;
+    }
+
+    private static BpfLink? AttachKprobe(BpfProgram program, string? target, bool isReturn, out string? skipReason)
+    {
+        if (target is null || !TrySplitOffset(target, out string function, out ulong offset))
+        {
+            skipReason = "no FUNCTION[+OFFSET] in the section name";
+            return null;
+        }
+        skipReason = null;
+        return KprobeLink.Attach(program, function, new KprobeOptions { Return = isReturn, Offset = offset });
+    }
+
+    private static BpfLink? AttachSyscall(BpfProgram program, string? target, bool isReturn, out string? skipReason)
+    {
+        if (string.IsNullOrEmpty(target))
+        {
+            skipReason = "no syscall name in the section name";
+            return null;
+        }
+        skipReason = null;
+        return KprobeLink.AttachSyscall(program, target, new KprobeOptions { Return = isReturn });
+    }
+
+    /// <summary><c>BINARY:FUNCTION[+OFFSET]</c> as libbpf reads it: the binary is everything before the first ':'.</summary>
+    private static bool TrySplitBinary(string? target, out string binary, out string rest)
+    {
+        int colon = target?.IndexOf(':') ?? -1;
+        binary = colon > 0 ? target![..colon] : "";
+        rest = colon > 0 ? target![(colon + 1)..] : "";
+        return colon > 0 && rest.Length > 0;
+    }
+
+    private static BpfLink? AttachUprobe(BpfProgram program, string? target, bool isReturn, out string? skipReason)
+    {
+        if (!TrySplitBinary(target, out string binary, out string rest) || !TrySplitOffset(rest, out string function, out ulong offset))
+        {
+            skipReason = "no BINARY:FUNCTION[+OFFSET] in the section name (attach it with UprobeLink.Attach)";
+            return null;
+        }
+        skipReason = null;
+        return UprobeLink.Attach(program, binary, function, new UprobeOptions { Return = isReturn, Offset = offset });
+    }
+
+    private static BpfLink? AttachUprobeMulti(BpfProgram program, string? target, bool isReturn, out string? skipReason)
+    {
+        if (!TrySplitBinary(target, out string binary, out string pattern))
+        {
+            skipReason = "no BINARY:PATTERN in the section name (attach it with UprobeMultiLink.Attach)";
+            return null;
+        }
+        skipReason = null;
+        string path = Symbols.BinaryLocator.Resolve(binary);
+        var table = Symbols.ElfSymbolTable.Read(path);
+        var glob = new System.Text.RegularExpressions.Regex(
+            "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace(@"\*", ".*").Replace(@"\?", ".") + "$",
+            System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        var names = table.Symbols.Where(s => s.Kind == Symbols.SymbolKind.Function && glob.IsMatch(s.Name)).Select(s => s.Name).Distinct(StringComparer.Ordinal).ToList();
+        if (names.Count == 0)
+            throw new ArgumentException($"no function of {path} matches '{pattern}'");
+        return UprobeMultiLink.Attach(program, path, names, isReturn: isReturn);
     }
 }
 

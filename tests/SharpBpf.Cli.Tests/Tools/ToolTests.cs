@@ -206,6 +206,30 @@ public class ToolTests
         }
     }
 
+    [Fact]
+    public void BashreadlineShowsTheLinesAnInteractiveBashReads()
+    {
+        KernelTest.Require();
+        string marker = "sharpbpf-readline-" + Guid.NewGuid().ToString("N")[..8];
+        using var tool = ToolProcess.Start("bashreadline", "--json");
+        var psi = new ProcessStartInfo("bash", ["--norc", "-i"]) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        int pid;
+        using (var bash = Process.Start(psi)!)
+        {
+            pid = bash.Id;
+            bash.StandardInput.WriteLine($"echo {marker}");
+            bash.StandardInput.WriteLine("exit");
+            bash.StandardOutput.ReadToEnd();
+            bash.StandardError.ReadToEnd();
+            bash.WaitForExit();
+        }
+        var e = tool.WaitFor(e => e.GetProperty("command").GetString() == $"echo {marker}", marker);
+        Assert.Equal(pid, e.GetProperty("pid").GetInt32());
+        Assert.Equal("bash", e.GetProperty("comm").GetString());
+        Assert.Equal(0, tool.Stop("INT"));
+        tool.AssertNothingLeft("printret");
+    }
+
     private static void SendUdp(int count)
     {
         using var receiver = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
@@ -263,7 +287,7 @@ public class ToolTests
     [Fact]
     public void EveryToolHasHelpWithAnExample()
     {
-        foreach (string tool in new[] { "execsnoop", "exitsnoop", "opensnoop", "tcpconnect", "tcplife", "biolatency", "runqlat", "syscount", "pktcount", "xdpstats" })
+        foreach (string tool in new[] { "execsnoop", "exitsnoop", "opensnoop", "tcpconnect", "tcplife", "biolatency", "runqlat", "syscount", "pktcount", "xdpstats", "bashreadline" })
         {
             var help = CliRunner.Run(tool, "--help");
             Assert.Equal(0, help.ExitCode);

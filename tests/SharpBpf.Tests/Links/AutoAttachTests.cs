@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SharpBpf.Links;
 using SharpBpf.TestUtilities;
 using static SharpBpf.Tests.Links.TracingAttachSupport;
@@ -34,6 +35,38 @@ public class AutoAttachTests
         }
         var live = BpfLink.EnumerateIds().ToHashSet();
         Assert.DoesNotContain(ids, live.Contains);
+    }
+
+    [DllImport("libc")]
+    private static extern int getppid();
+
+    [Fact]
+    public void UprobeSectionsAttachByBinaryAndFunction()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        var spec = SharpBpf.Tests.Elf.TestData.Spec("uprobes.bpf.o");
+        spec.Programs["on_return"].SectionName = "uretprobe/libc.so.6:getpid";
+        spec.Programs["on_entry"].SectionName = "uprobe/c:getppid";
+        spec.Programs["on_multi"].SectionName = "uprobe.multi/libc.so.6:getppi?";
+        using var c = BpfCollection.Load(spec);
+        using (var links = c.AttachAll())
+        {
+            Assert.Equal(["on_entry", "on_multi", "on_return"], links.Keys.Order());
+            Assert.Contains("BINARY:FUNCTION", Assert.Single(links.Skipped).Value); // bare "uprobe.s"
+            Assert.IsType<UprobeLink>(links["on_return"]);
+            Assert.IsType<UprobeMultiLink>(links["on_multi"]);
+            for (int i = 0; i < 5; i++)
+            {
+                TracingTestSupport.getpid();
+                getppid();
+            }
+            var results = new SharpBpf.Maps.ArrayMap<ulong>(c.Maps["results"]);
+            Assert.True(results.Lookup(3) >= 5, $"uretprobe on getpid ran {results.Lookup(3)} times"); // RETURN_COUNT
+            Assert.True(results.Lookup(0) >= 5, $"uprobe on getppid ran {results.Lookup(0)} times");  // ENTRY_COUNT
+            var multi = new SharpBpf.Maps.HashMap<ulong, ulong>(c.Maps["multi_hits"]);
+            Assert.True(multi.TryLookup(0, out ulong hits) && hits >= 5, $"uprobe.multi on getppi? ran {hits} times");
+        }
     }
 
     [Fact]
