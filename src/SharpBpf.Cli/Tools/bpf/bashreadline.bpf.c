@@ -13,38 +13,22 @@ struct readline_event {
 	char str[MAX_LINE_SIZE];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 18);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+TOOL_EVENTS(1 << 18);
 
 SEC("uretprobe")
 int BPF_KRETPROBE(printret, const void *ret)
 {
 	struct readline_event *e;
 	char comm[TASK_COMM_LEN];
-	__u32 zero = 0;
-	__u64 *drop;
 
 	if (!ret)
 		return 0;
 	bpf_get_current_comm(&comm, sizeof(comm));
 	if (comm[0] != 'b' || comm[1] != 'a' || comm[2] != 's' || comm[3] != 'h' || comm[4] != 0)
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		drop = bpf_map_lookup_elem(&drops, &zero);
-		if (drop)
-			__sync_fetch_and_add(drop, 1);
+	e = reserve_event(sizeof(*e));
+	if (!e)
 		return 0;
-	}
 	e->pid = bpf_get_current_pid_tgid() >> 32;
 	__builtin_memcpy(e->comm, comm, sizeof(comm));
 	if (bpf_probe_read_user_str(e->str, sizeof(e->str), ret) < 0)

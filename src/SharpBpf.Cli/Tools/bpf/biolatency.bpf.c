@@ -16,12 +16,7 @@ struct {
 	__type(value, __u64);
 } start SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct hist);
-} hists SEC(".maps");
+TOOL_HIST();
 
 static __always_inline __u32 disk_dev(struct request *rq)
 {
@@ -45,9 +40,7 @@ int BPF_PROG(block_rq_issue, struct request *rq)
 SEC("raw_tp/block_rq_complete")
 int BPF_PROG(block_rq_complete, struct request *rq, int error, unsigned int nr_bytes)
 {
-	__u64 *tsp, delta, slot;
-	struct hist *h;
-	__u32 zero = 0;
+	__u64 *tsp, delta;
 
 	tsp = bpf_map_lookup_elem(&start, &rq);
 	if (!tsp)
@@ -55,12 +48,7 @@ int BPF_PROG(block_rq_complete, struct request *rq, int error, unsigned int nr_b
 	delta = bpf_ktime_get_ns() - *tsp;
 	bpf_map_delete_elem(&start, &rq);
 	delta /= targ_ms ? 1000000U : 1000U;
-	slot = log2_u64(delta);
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
-	h = bpf_map_lookup_elem(&hists, &zero);
-	if (h)
-		__sync_fetch_and_add(&h->slots[slot], 1);
+	hist_add(delta);
 	return 0;
 }
 

@@ -31,18 +31,7 @@ struct {
 	__type(value, struct exec_event);
 } execs SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
-} events SEC(".maps");
-
-/* records the tool failed to hand over (ring full): the reader reports them */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+TOOL_EVENTS(1 << 22);
 
 static const struct exec_event empty_event = {};
 
@@ -108,8 +97,6 @@ int tracepoint__syscalls__sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct exec_event *event;
-	__u32 zero = 0;
-	__u64 *drop;
 	long ret;
 
 	event = bpf_map_lookup_elem(&execs, &tid);
@@ -124,11 +111,8 @@ int tracepoint__syscalls__sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
 		__u32 len = event->args_size;
 		if (len > FULL_MAX_ARGS_ARR)
 			len = FULL_MAX_ARGS_ARR;
-		if (bpf_ringbuf_output(&events, event, sizeof(*event) - FULL_MAX_ARGS_ARR + len, 0)) {
-			drop = bpf_map_lookup_elem(&drops, &zero);
-			if (drop)
-				__sync_fetch_and_add(drop, 1);
-		}
+		if (bpf_ringbuf_output(&events, event, sizeof(*event) - FULL_MAX_ARGS_ARR + len, 0))
+			count_drop();
 	}
 cleanup:
 	bpf_map_delete_elem(&execs, &tid);

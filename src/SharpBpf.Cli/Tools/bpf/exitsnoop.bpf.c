@@ -20,17 +20,7 @@ const volatile __u32 targ_pid = 0;
 const volatile bool trace_failed_only = false;
 const volatile bool trace_by_process = true;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+TOOL_EVENTS(1 << 20);
 
 SEC("tracepoint/sched/sched_process_exit")
 int sched_process_exit(void *ctx)
@@ -39,8 +29,6 @@ int sched_process_exit(void *ctx)
 	__u32 pid = id >> 32, tid = (__u32)id;
 	struct task_struct *task;
 	struct exit_event *e;
-	__u32 zero = 0;
-	__u64 *drop;
 	int exit_code;
 
 	if (targ_pid && targ_pid != pid)
@@ -52,13 +40,9 @@ int sched_process_exit(void *ctx)
 	if (trace_failed_only && exit_code == 0)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		drop = bpf_map_lookup_elem(&drops, &zero);
-		if (drop)
-			__sync_fetch_and_add(drop, 1);
+	e = reserve_event(sizeof(*e));
+	if (!e)
 		return 0;
-	}
 	e->start_time = BPF_CORE_READ(task, start_time);
 	e->exit_time = bpf_ktime_get_ns();
 	e->pid = pid;

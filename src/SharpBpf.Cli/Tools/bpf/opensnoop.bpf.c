@@ -32,17 +32,7 @@ struct {
 	__type(value, struct args_t);
 } start SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+TOOL_EVENTS(1 << 22);
 
 static __always_inline bool trace_allowed(__u32 pid)
 {
@@ -83,8 +73,6 @@ static __always_inline int exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 tid = (__u32)id;
 	struct open_event *e;
 	struct args_t *ap;
-	__u32 zero = 0;
-	__u64 *drop;
 	int ret;
 
 	ap = bpf_map_lookup_elem(&start, &tid);
@@ -93,13 +81,9 @@ static __always_inline int exit(struct trace_event_raw_sys_exit *ctx)
 	ret = ctx->ret;
 	if (targ_failed && ret >= 0)
 		goto cleanup;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		drop = bpf_map_lookup_elem(&drops, &zero);
-		if (drop)
-			__sync_fetch_and_add(drop, 1);
+	e = reserve_event(sizeof(*e));
+	if (!e)
 		goto cleanup;
-	}
 	e->ts = bpf_ktime_get_ns();
 	e->pid = id >> 32;
 	e->uid = (__u32)bpf_get_current_uid_gid();

@@ -3,6 +3,7 @@
 // never queues a packet, it only counts.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "tools.h"
 
 #define ETH_HLEN 14
 #define ETH_P_IP 0x0800
@@ -11,23 +12,12 @@
 unsigned long long load_byte(void *skb, unsigned long long off) asm("llvm.bpf.load.byte");
 unsigned long long load_half(void *skb, unsigned long long off) asm("llvm.bpf.load.half");
 
-struct counter {
-	__u64 packets;
-	__u64 bytes;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 256);
-	__type(key, __u32);
-	__type(value, struct counter);
-} counts SEC(".maps");
+TOOL_PROTO_COUNTERS();
 
 SEC("socket")
 int pktcount(struct __sk_buff *skb)
 {
 	__u32 proto;
-	struct counter *c;
 
 	/* skb->protocol is in network byte order */
 	if (skb->protocol == __builtin_bswap16(ETH_P_IP))
@@ -36,11 +26,7 @@ int pktcount(struct __sk_buff *skb)
 		proto = load_byte(skb, ETH_HLEN + 6);        /* ipv6hdr.nexthdr */
 	else
 		return 0;
-	c = bpf_map_lookup_elem(&counts, &proto);
-	if (c) {
-		c->packets++;
-		c->bytes += skb->len;
-	}
+	count_proto(proto, skb->len);
 	return 0;
 }
 

@@ -18,12 +18,7 @@ struct {
 	__type(value, __u64);
 } start SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct hist);
-} hists SEC(".maps");
+TOOL_HIST();
 
 static __always_inline int trace_enqueue(__u32 tgid, __u32 pid)
 {
@@ -53,9 +48,8 @@ int BPF_PROG(sched_wakeup_new, struct task_struct *p)
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 *tsp, delta, slot;
-	struct hist *h;
-	__u32 pid, zero = 0;
+	__u64 *tsp, delta;
+	__u32 pid;
 
 	/* a task preempted while runnable waits in the run queue from now on */
 	if (BPF_CORE_READ(prev, __state) == TASK_RUNNING)
@@ -68,12 +62,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 	delta = bpf_ktime_get_ns() - *tsp;
 	bpf_map_delete_elem(&start, &pid);
 	delta /= targ_ms ? 1000000U : 1000U;
-	slot = log2_u64(delta);
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
-	h = bpf_map_lookup_elem(&hists, &zero);
-	if (h)
-		__sync_fetch_and_add(&h->slots[slot], 1);
+	hist_add(delta);
 	return 0;
 }
 

@@ -26,24 +26,13 @@ struct connect_event {
 const volatile __u32 targ_pid = 0;
 const volatile __u16 targ_dport = 0;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+TOOL_EVENTS(1 << 20);
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
-	__u32 pid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct connect_event *e;
-	__u64 *drop;
 
 	if (ctx->protocol != IPPROTO_TCP || ctx->oldstate != TCP_CLOSE || ctx->newstate != TCP_SYN_SENT)
 		return 0;
@@ -51,13 +40,9 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 	if (targ_dport && targ_dport != ctx->dport)
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		drop = bpf_map_lookup_elem(&drops, &zero);
-		if (drop)
-			__sync_fetch_and_add(drop, 1);
+	e = reserve_event(sizeof(*e));
+	if (!e)
 		return 0;
-	}
 	e->ts = bpf_ktime_get_ns();
 	e->pid = pid;
 	e->uid = (__u32)bpf_get_current_uid_gid();

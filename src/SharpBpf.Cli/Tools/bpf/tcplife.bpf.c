@@ -49,27 +49,17 @@ struct {
 	__type(value, struct ident);
 } idents SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+TOOL_EVENTS(1 << 20);
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	const void *sk = ctx->skaddr;
-	__u64 ts, *start, *drop;
+	__u64 ts, *start;
 	struct ident *identp, me;
 	struct life_event *e;
 	struct tcp_sock *tp;
-	__u32 pid, zero = 0;
+	__u32 pid;
 	/* every context field is read once, up front: clang would otherwise add a relocated offset to the context
 	 * pointer, which the verifier rejects ("dereference of modified ctx ptr") */
 	int newstate = ctx->newstate;
@@ -103,13 +93,9 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (targ_pid && targ_pid != pid)
 		goto cleanup;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		drop = bpf_map_lookup_elem(&drops, &zero);
-		if (drop)
-			__sync_fetch_and_add(drop, 1);
+	e = reserve_event(sizeof(*e));
+	if (!e)
 		goto cleanup;
-	}
 	tp = (struct tcp_sock *)sk;
 	e->span_us = (ts - *start) / 1000;
 	e->rx_b = BPF_CORE_READ(tp, bytes_received);

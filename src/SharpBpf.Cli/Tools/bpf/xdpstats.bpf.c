@@ -2,6 +2,7 @@
 // packet on (IPv4/IPv6 by next protocol; other ethertypes under slot 0).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "tools.h"
 #include <bpf/bpf_endian.h>
 
 #define ETH_P_IP 0x0800
@@ -9,17 +10,7 @@
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88A8
 
-struct counter {
-	__u64 packets;
-	__u64 bytes;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 256);
-	__type(key, __u32);
-	__type(value, struct counter);
-} counts SEC(".maps");
+TOOL_PROTO_COUNTERS();
 
 SEC("xdp")
 int xdpstats(struct xdp_md *ctx)
@@ -29,7 +20,6 @@ int xdpstats(struct xdp_md *ctx)
 	struct ethhdr *eth = data;
 	__u32 proto = 0;
 	__u16 h_proto;
-	struct counter *c;
 	void *l3;
 
 	if ((void *)(eth + 1) > data_end)
@@ -53,11 +43,7 @@ int xdpstats(struct xdp_md *ctx)
 			proto = ip6h->nexthdr;
 	}
 count:
-	c = bpf_map_lookup_elem(&counts, &proto);
-	if (c) {
-		c->packets++;
-		c->bytes += data_end - data;
-	}
+	count_proto(proto, data_end - data);
 	return XDP_PASS;
 }
 
