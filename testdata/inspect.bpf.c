@@ -1,6 +1,7 @@
 // Inspection fixtures for the CLI: a hash map whose key and value have rich BTF types (struct, enum, char array,
-// nested array, union, bitfield) printed by `sharpbpf map dump`, a per-CPU array, a bpf-to-bpf call and helper calls
-// for `prog dump xlated|jited`, and a bpf_printk of a packet-chosen marker for `sharpbpf tracelog`.
+// nested array, union, anonymous union, bitfield, bool, pointer, 128-bit int) printed by `sharpbpf map dump`, a
+// per-CPU array, a bpf-to-bpf call and helper calls for `prog dump xlated|jited`, and a bpf_printk of a
+// packet-chosen marker for `sharpbpf tracelog`.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -28,6 +29,15 @@ struct value {
 	} un;
 	__u32 flag : 1, level : 3;
 	__s32 delta;
+	union {
+		__u32 anon_u;
+		__u16 anon_h;
+	};
+	_Bool ok;
+	char ch;
+	void *ptr;
+	enum color other;
+	unsigned __int128 big;
 };
 
 struct {
