@@ -40,6 +40,8 @@ public class ProgDumpCommandTests
                 mine[i].TryGetProperty("src", out var ms) ? ms.GetString() : null);
             if (theirs[i].TryGetProperty("src", out _)) sources++;
             Assert.Equal(theirs[i].TryGetProperty("proto", out _), mine[i].TryGetProperty("function", out _));
+            Assert.Equal(theirs[i].TryGetProperty("proto", out var tp) ? tp.GetString() : null,
+                mine[i].TryGetProperty("proto", out var mp) ? mp.GetString() : null);
         }
         Assert.True(sources > 5);
         var functions = mine.Where(e => e.TryGetProperty("function", out _)).Select(e => e.GetProperty("function").GetString()).ToArray();
@@ -57,8 +59,8 @@ public class ProgDumpCommandTests
         using var coll = BpfCollection.LoadFile(TestObjects.PathOf("inspect.bpf.o"));
         var r = CliRunner.Run("prog", "dump", "xlated", Id(coll.Programs["inspect_xdp"].Id));
         Assert.True(r.ExitCode == 0, r.Stderr);
-        Assert.StartsWith("inspect_xdp:\n", r.Stdout);
-        Assert.Contains("\nbump:\n", r.Stdout);
+        Assert.StartsWith("int inspect_xdp(struct xdp_md * ctx):\n", r.Stdout);
+        Assert.Contains("\nint bump(struct key * k):\n", r.Stdout);
         Assert.Contains("; struct value *v = bpf_map_lookup_elem(&inspect_hash, k); [inspect.bpf.c:", r.Stdout);
         Assert.Contains($"r1 = map[id:{coll.Maps["inspect_hash"].Id}]  ; map 'inspect_hash'", r.Stdout);
         Assert.Matches(@"\(85\) call __htab_map_lookup_elem#-?\d+", r.Stdout);
@@ -100,7 +102,8 @@ public class ProgDumpCommandTests
 
         var text = CliRunner.Run("prog", "dump", "jited", Id(prog.Id));
         Assert.True(text.ExitCode == 0, text.Stderr);
-        Assert.Contains("bump @ 0x", text.Stdout);
+        Assert.StartsWith("int inspect_xdp(struct xdp_md * ctx) @ 0x", text.Stdout);
+        Assert.Contains("\nint bump(struct key * k) @ 0x", text.Stdout);
         Assert.Contains("; v->count++; [inspect.bpf.c:", text.Stdout);
     }
 

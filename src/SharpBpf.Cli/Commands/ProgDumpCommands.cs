@@ -33,6 +33,8 @@ internal static class ProgDumpCommands
         public BtfSpec? Btf { get; init; }
         /// <summary>Function name per first xlated instruction.</summary>
         public SortedDictionary<int, string> Functions { get; } = [];
+        /// <summary>C prototype per first xlated instruction, as bpftool prints it (when BTF has the function).</summary>
+        public Dictionary<int, string> Prototypes { get; } = [];
         /// <summary>Source line per xlated instruction index (index of <see cref="ProgramCode.LineInfos"/>).</summary>
         public Dictionary<int, int> LineAt { get; } = [];
 
@@ -57,8 +59,10 @@ internal static class ProgDumpCommands
         var ctx = new Context { Info = info, Code = code, Btf = btf };
         foreach (var f in code.FuncInfos)
         {
-            string name = btf is not null && btf.TryTypeById(f.TypeId, out var t) && t.Name.Length > 0 ? t.Name : $"F{f.InstructionOffset}";
+            BtfType? t = null;
+            string name = btf is not null && btf.TryTypeById(f.TypeId, out t) && t.Name.Length > 0 ? t.Name : $"F{f.InstructionOffset}";
             ctx.Functions[(int)f.InstructionOffset] = name;
+            if (t is BtfFunc func && Prototype(func) is { } proto) ctx.Prototypes[(int)f.InstructionOffset] = proto;
         }
         if (ctx.Functions.Count == 0 && code.Xlated.Length > 0) ctx.Functions[0] = info.Name.Length > 0 ? info.Name : $"prog{info.Id}";
         if (btf is not null)
@@ -66,6 +70,46 @@ internal static class ProgDumpCommands
                 if (btf.IsValidStringOffset(code.LineInfos[i].LineOffset) && btf.IsValidStringOffset(code.LineInfos[i].FileNameOffset))
                     ctx.LineAt.TryAdd((int)code.LineInfos[i].InstructionOffset, i);
         return ctx;
+    }
+
+    /// <summary>"int name(struct xdp_md * ctx)": bpftool's rendering of a BTF function (btf_dump_func), or null
+    /// when a type is not one this simple printer knows (function pointers and arrays in parameters).</summary>
+    internal static string? Prototype(BtfFunc func)
+    {
+        if (func.Proto is not BtfFuncProto proto) return null;
+        var parts = new List<string>();
+        foreach (var p in proto.Parameters)
+        {
+            if (p.TypeId == 0 && p.Name.Length == 0)
+            {
+                parts.Add("...");
+                continue;
+            }
+            if (TypeName(func.Owner, p.TypeId, 0) is not { } type) return null;
+            parts.Add(p.Name.Length == 0 ? type : $"{type} {p.Name}");
+        }
+        if (TypeName(func.Owner, proto.ReturnTypeId, 0) is not { } ret) return null;
+        return $"{ret} {func.Name}({(parts.Count == 0 ? "void" : string.Join(", ", parts))})";
+    }
+
+    private static string? TypeName(BtfSpec btf, uint id, int depth)
+    {
+        if (depth > 32 || !btf.TryTypeById(id, out var t)) return null;
+        return t switch
+        {
+            BtfVoid => "void",
+            BtfInt or BtfFloat or BtfTypedef => t.Name,
+            BtfStruct => $"struct {t.Name}",
+            BtfUnion => $"union {t.Name}",
+            BtfEnum => $"enum {t.Name}",
+            BtfFwd f => $"{(f.IsUnion ? "union" : "struct")} {t.Name}",
+            BtfPointer p => TypeName(btf, p.TypeId, depth + 1) is { } inner ? inner + " *" : null,
+            BtfConst c => TypeName(btf, c.TypeId, depth + 1) is { } inner ? "const " + inner : null,
+            BtfVolatile v => TypeName(btf, v.TypeId, depth + 1) is { } inner ? "volatile " + inner : null,
+            BtfRestrict r => TypeName(btf, r.TypeId, depth + 1) is { } inner ? inner + " restrict" : null,
+            BtfTypeTag tt => TypeName(btf, tt.TypeId, depth + 1),
+            _ => null,
+        };
     }
 
     private static BpfProgram Open(uint id)
@@ -105,7 +149,11 @@ internal static class ProgDumpCommands
             {
                 w.WriteStartObject();
                 w.WriteNumber("pc", i);
-                if (function is not null) w.WriteString("function", function);
+                if (function is not null)
+                {
+                    w.WriteString("function", function);
+                    if (ctx.Prototypes.TryGetValue(i, out string? proto)) w.WriteString("proto", proto);
+                }
                 if (src is { } s)
                 {
                     w.WriteString("src", s.Text);
@@ -123,7 +171,8 @@ internal static class ProgDumpCommands
             }
             else
             {
-                if (function is not null) Output.Writer.WriteLine($"{(i == 0 ? "" : "\n")}{function}:");
+                if (function is not null)
+                    Output.Writer.WriteLine($"{(i == 0 ? "" : "\n")}{(ctx.Prototypes.TryGetValue(i, out string? proto) ? proto : function)}:");
                 if (src is { } s) Output.Writer.WriteLine($"; {s.Text} [{Path.GetFileName(s.File)}:{s.Line}]");
                 Output.Writer.WriteLine(mapName is null ? $"{i,4}: {text}" : $"{i,4}: {text}  ; map '{mapName}'");
             }
@@ -195,6 +244,7 @@ internal static class ProgDumpCommands
         // One entry per JITed function; func_info names them in the same order.
         var lengths = code.JitedFunctionLengths.Length > 0 ? code.JitedFunctionLengths : [(uint)code.Jited.Length];
         var names = ctx.Functions.Values.ToArray();
+        var protos = ctx.Functions.Keys.Select(k => ctx.Prototypes.GetValueOrDefault(k)).ToArray();
         var resolver = new SymbolResolver(KernelSymbols.Load());
         var formatter = new GasFormatter(resolver);
         formatter.Options.FirstOperandCharIndex = 7;
@@ -218,13 +268,15 @@ internal static class ProgDumpCommands
             {
                 w.WriteStartObject();
                 w.WriteString("name", name);
+                if (f < protos.Length && names.Length == lengths.Length && protos[f] is { } proto) w.WriteString("proto", proto);
                 w.WriteString("address", $"0x{address:x}");
                 w.WriteStartArray("insns");
             }
             else
             {
                 if (f > 0) Output.Writer.WriteLine();
-                Output.Writer.WriteLine(address == 0 ? $"{name}:" : $"{name} @ 0x{address:x}:");
+                string title = f < protos.Length && names.Length == lengths.Length && protos[f] is { } proto ? proto : name;
+                Output.Writer.WriteLine(address == 0 ? $"{title}:" : $"{title} @ 0x{address:x}:");
             }
             var bytes = code.Jited.AsMemory(start, length);
             var decoder = Decoder.Create(64, new ByteArrayCodeReader(code.Jited, start, length), address);
