@@ -6,7 +6,8 @@ using Spectre.Console;
 
 namespace SharpBpf.Cli.Commands;
 
-/// <summary><c>sharpbpf map list|show|dump</c>, like <c>bpftool map</c>.</summary>
+/// <summary><c>sharpbpf map list|show|dump|lookup|update|delete|create|pin</c>, like <c>bpftool map</c>; keys and
+/// values are printed through the map's BTF types when it has them (see <see cref="BtfValueFormatter"/>).</summary>
 internal static class MapCommands
 {
     public static Command Build()
@@ -14,7 +15,8 @@ internal static class MapCommands
         var map = new Command("map", "Inspect BPF maps loaded in the kernel");
         map.Subcommands.Add(Common.ListCommand("List all maps", List));
         map.Subcommands.Add(Common.IdCommand("show", "Show one map", "map", Show));
-        map.Subcommands.Add(Common.IdCommand("dump", "Dump all entries of a map (keys and values as hex)", "map", Dump));
+        map.Subcommands.Add(Common.IdCommand("dump", "Dump all entries of a map (through its BTF types when it has them, else as hex)", "map", Dump));
+        foreach (var verb in MapEditCommands.Build()) map.Subcommands.Add(verb);
         return map;
     }
 
@@ -63,7 +65,7 @@ internal static class MapCommands
         using var m = Open(id);
         if (m.KeySize == 0 || m.Type is MapType.PerfEventArray or MapType.RingBuf or MapType.UserRingBuf)
             throw new InvalidOperationException($"map {id} ({TypeName(m.Type)}) has no keys to dump");
-        bool perCpu = BpfMap.IsPerCpu(m.Type);
+        var btf = MapBtf.Read(m);
         var key = new byte[m.KeySize];
         var next = new byte[m.KeySize];
         var value = new byte[m.ValueBufferSize];
@@ -78,52 +80,71 @@ internal static class MapCommands
             if (readable && !found) continue; // deleted while we iterated
             entries.Add((key.ToArray(), readable ? value.ToArray() : null));
         }
-        int stride = (int)BpfMap.Align8(m.ValueSize);
         if (json)
         {
             Common.WriteJson(w =>
             {
                 w.WriteStartArray();
-                foreach (var (k, v) in entries)
-                {
-                    w.WriteStartObject();
-                    Common.WriteHexArray(w, "key", k);
-                    if (v is null) w.WriteNull("value");
-                    else if (!perCpu) Common.WriteHexArray(w, "value", v);
-                    else
-                    {
-                        w.WriteStartArray("values");
-                        for (int cpu = 0; cpu < Platform.PossibleCpus; cpu++)
-                        {
-                            w.WriteStartObject();
-                            w.WriteNumber("cpu", cpu);
-                            Common.WriteHexArray(w, "value", v.AsSpan(cpu * stride, (int)m.ValueSize));
-                            w.WriteEndObject();
-                        }
-                        w.WriteEndArray();
-                    }
-                    w.WriteEndObject();
-                }
+                foreach (var (k, v) in entries) WriteEntryJson(w, m, btf, k, v);
                 w.WriteEndArray();
             });
             return 0;
         }
-        foreach (var (k, v) in entries)
-        {
-            if (v is null) Output.Writer.WriteLine($"key: {Common.Hex(k)}  value: <not readable from user space>");
-            else if (!perCpu) Output.Writer.WriteLine($"key: {Common.Hex(k)}  value: {Common.Hex(v)}");
-            else
-            {
-                Output.Writer.WriteLine($"key: {Common.Hex(k)}");
-                for (int cpu = 0; cpu < Platform.PossibleCpus; cpu++)
-                    Output.Writer.WriteLine($"  value (CPU {cpu:00}): {Common.Hex(v.AsSpan(cpu * stride, (int)m.ValueSize))}");
-            }
-        }
+        foreach (var (k, v) in entries) WriteEntryText(m, btf, k, v);
         Output.Writer.WriteLine($"Found {entries.Count} element{(entries.Count == 1 ? "" : "s")}");
         return 0;
     }
 
-    private static BpfMap Open(uint id)
+    /// <summary>One entry as bpftool's JSON: "key"/"value" (or per-CPU "values") as hex byte strings, plus a
+    /// "formatted" section through the map's BTF types when it has them.</summary>
+    internal static void WriteEntryJson(Utf8JsonWriter w, BpfMap m, MapBtf? btf, byte[] k, byte[]? v)
+    {
+        bool perCpu = BpfMap.IsPerCpu(m.Type);
+        int stride = (int)BpfMap.Align8(m.ValueSize);
+        w.WriteStartObject();
+        Common.WriteHexArray(w, "key", k);
+        if (v is null) w.WriteNull("value");
+        else if (!perCpu) Common.WriteHexArray(w, "value", v);
+        else
+        {
+            w.WriteStartArray("values");
+            for (int cpu = 0; cpu < Platform.PossibleCpus; cpu++)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("cpu", cpu);
+                Common.WriteHexArray(w, "value", v.AsSpan(cpu * stride, (int)m.ValueSize));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
+        if (btf is not null && btf.TryFormat(k, v, perCpu, stride, (int)m.ValueSize, out string? formatted))
+        {
+            w.WritePropertyName("formatted");
+            w.WriteRawValue(formatted);
+        }
+        w.WriteEndObject();
+    }
+
+    /// <summary>One entry as text: "key: ...  value: ..." with BTF-formatted (compact JSON) or hex sides.</summary>
+    internal static void WriteEntryText(BpfMap m, MapBtf? btf, byte[] k, byte[]? v)
+    {
+        bool perCpu = BpfMap.IsPerCpu(m.Type);
+        int stride = (int)BpfMap.Align8(m.ValueSize);
+        string keyText = btf?.KeyText(k) ?? Common.Hex(k);
+        if (v is null) Output.Writer.WriteLine($"key: {keyText}  value: <not readable from user space>");
+        else if (!perCpu) Output.Writer.WriteLine($"key: {keyText}  value: {btf?.ValueText(v) ?? Common.Hex(v)}");
+        else
+        {
+            Output.Writer.WriteLine($"key: {keyText}");
+            for (int cpu = 0; cpu < Platform.PossibleCpus; cpu++)
+            {
+                var one = v.AsSpan(cpu * stride, (int)m.ValueSize).ToArray();
+                Output.Writer.WriteLine($"  value (CPU {cpu:00}): {btf?.ValueText(one) ?? Common.Hex(one)}");
+            }
+        }
+    }
+
+    internal static BpfMap Open(uint id)
     {
         try
         {
@@ -136,7 +157,7 @@ internal static class MapCommands
     }
 
     /// <summary>Lookup that reports maps whose values user space cannot read (prog arrays etc.).</summary>
-    private static bool TryLookupSafe(this BpfMap m, byte[] key, byte[] value, out bool found)
+    internal static bool TryLookupSafe(this BpfMap m, byte[] key, byte[] value, out bool found)
     {
         try
         {

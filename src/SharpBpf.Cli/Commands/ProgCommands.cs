@@ -15,6 +15,7 @@ internal static class ProgCommands
         var prog = new Command("prog", "Inspect BPF programs loaded in the kernel");
         prog.Subcommands.Add(Common.ListCommand("List all programs", List));
         prog.Subcommands.Add(Common.IdCommand("show", "Show one program", "prog", Show));
+        prog.Subcommands.Add(ProgDumpCommands.Build());
         prog.Subcommands.Add(ProgLoadCommand.Build());
         prog.Subcommands.Add(ProgPinAttachCommands.BuildPin());
         prog.Subcommands.Add(ProgPinAttachCommands.BuildAttach());
