@@ -43,7 +43,7 @@ public class BpfLink : BpfObject
         FromHandle(CreateFd(program, target, attachType, flags, what));
 
     /// <summary>Opens the link with kernel id <paramref name="id"/> (BPF_LINK_GET_FD_BY_ID) as the class of its kind:
-    /// <see cref="XdpLink"/>, <see cref="RawTracepointLink"/> (raw_tp and tp_btf), <see cref="TracingLink"/>,
+    /// <see cref="XdpLink"/>, <see cref="TcxLink"/>, <see cref="RawTracepointLink"/> (raw_tp and tp_btf), <see cref="TracingLink"/>,
     /// <see cref="IterLink"/>, <see cref="TracepointLink"/>; kinds without a class of their own as <see cref="BpfLink"/>.</summary>
     public static BpfLink FromId(uint id)
     {
@@ -76,6 +76,7 @@ public class BpfLink : BpfObject
             return info switch
             {
                 XdpLinkInfo xdp => new XdpLink(handle, info.Id, (int)xdp.IfIndex, mode: null),
+                TcxLinkInfo tcx => new TcxLink(handle, info.Id, (int)tcx.IfIndex, tcx.AttachType == AttachType.TcxEgress ? TcDirection.Egress : TcDirection.Ingress),
                 RawTracepointLinkInfo raw => new RawTracepointLink(handle, info.Id, raw.Name, raw.Cookie),
                 TracingLinkInfo tracing => new TracingLink(handle, info.Id, tracing.AttachType, tracing.Cookie),
                 IterLinkInfo iter => new IterLink(handle, info.Id, iter.TargetName),
