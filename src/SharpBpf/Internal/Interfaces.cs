@@ -19,4 +19,22 @@ internal static unsafe class Interfaces
         if (index == 0) throw new ArgumentException($"no network interface named '{ifName}' in this network namespace", paramName);
         return (int)index;
     }
+
+    /// <summary>Every interface (index, name) of the socket's network namespace (RTM_GETLINK dump), by index.</summary>
+    public static List<(int Index, string Name)> List(NetlinkSocket socket)
+    {
+        var result = new List<(int, string)>();
+        var msg = new NetlinkMessage(Rtnl.RTM_GETLINK, NetlinkMessage.NLM_F_REQUEST | NetlinkMessage.NLM_F_DUMP).IfInfoMsg();
+        socket.Request(msg, "RTM_GETLINK", "listing network interfaces", (type, payload) =>
+        {
+            if (type != Rtnl.RTM_NEWLINK || payload.Length < Rtnl.IfInfoMsgSize) return;
+            int index = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(payload[4..]);
+            string name = "";
+            foreach (var a in new NetlinkAttributes(payload[Rtnl.IfInfoMsgSize..]))
+                if (a.Type == Rtnl.IFLA_IFNAME) name = a.String();
+            result.Add((index, name));
+        });
+        result.Sort((a, b) => a.Item1.CompareTo(b.Item1));
+        return result;
+    }
 }
