@@ -219,7 +219,7 @@ public sealed class TcFilter : IDisposable
         return List(socket, ifIndex, direction);
     }
 
-    private static List<TcFilterInfo> List(NetlinkSocket socket, int ifIndex, TcDirection? direction)
+    internal static List<TcFilterInfo> List(NetlinkSocket socket, int ifIndex, TcDirection? direction)
     {
         var result = new List<TcFilterInfo>();
         foreach (var d in direction is { } one ? [one] : (ReadOnlySpan<TcDirection>)[TcDirection.Ingress, TcDirection.Egress])
