@@ -26,6 +26,8 @@ public static class Cli
         root.Subcommands.Add(TopCommand.Build());
         root.Subcommands.Add(TestRunCommand.Build());
         root.Subcommands.Add(TraceLogCommand.Build());
+        root.Subcommands.Add(NetCommands.Build());
+        root.Subcommands.Add(CgroupCommands.Build());
         foreach (var tool in Tools.ToolCommands.Build()) root.Subcommands.Add(tool);
         return root;
     }

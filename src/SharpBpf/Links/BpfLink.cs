@@ -43,7 +43,7 @@ public class BpfLink : BpfObject
         FromHandle(CreateFd(program, target, attachType, flags, what));
 
     /// <summary>Opens the link with kernel id <paramref name="id"/> (BPF_LINK_GET_FD_BY_ID) as the class of its kind:
-    /// <see cref="XdpLink"/>, <see cref="RawTracepointLink"/> (raw_tp and tp_btf), <see cref="TracingLink"/>,
+    /// <see cref="XdpLink"/>, <see cref="TcxLink"/>, <see cref="NetNsLink"/>, <see cref="RawTracepointLink"/> (raw_tp and tp_btf), <see cref="TracingLink"/>,
     /// <see cref="IterLink"/>, <see cref="TracepointLink"/>; kinds without a class of their own as <see cref="BpfLink"/>.</summary>
     public static BpfLink FromId(uint id)
     {
@@ -76,6 +76,8 @@ public class BpfLink : BpfObject
             return info switch
             {
                 XdpLinkInfo xdp => new XdpLink(handle, info.Id, (int)xdp.IfIndex, mode: null),
+                NetNsLinkInfo netns => new NetNsLink(handle, info.Id, netns.AttachType),
+                TcxLinkInfo tcx => new TcxLink(handle, info.Id, (int)tcx.IfIndex, tcx.AttachType == AttachType.TcxEgress ? TcDirection.Egress : TcDirection.Ingress),
                 RawTracepointLinkInfo raw => new RawTracepointLink(handle, info.Id, raw.Name, raw.Cookie),
                 TracingLinkInfo tracing => new TracingLink(handle, info.Id, tracing.AttachType, tracing.Cookie),
                 IterLinkInfo iter => new IterLink(handle, info.Id, iter.TargetName),
@@ -113,6 +115,8 @@ public class BpfLink : BpfObject
                 return new XdpLinkInfo(info.id, info.prog_id, info.xdp_ifindex);
             case LinkType.Tcx:
                 return new TcxLinkInfo(info.id, info.prog_id, info.tcx_ifindex, (AttachType)info.tcx_attach_type);
+            case LinkType.Netns:
+                return new NetNsLinkInfo(info.id, info.prog_id, info.netns_netns_ino, (AttachType)info.netns_attach_type);
             case LinkType.Tracing:
                 return new TracingLinkInfo(info.id, info.prog_id, (AttachType)info.tracing_attach_type, info.tracing_target_obj_id,
                     info.tracing_target_btf_id, info.tracing_cookie);
@@ -189,6 +193,13 @@ public sealed record XdpLinkInfo(uint Id, uint ProgramId, uint IfIndex) : LinkIn
 /// <param name="IfIndex">The interface (0 once detached).</param>
 /// <param name="AttachType">Ingress or egress.</param>
 public sealed record TcxLinkInfo(uint Id, uint ProgramId, uint IfIndex, AttachType AttachType) : LinkInfo(LinkType.Tcx, Id, ProgramId);
+
+/// <summary>Info of a network namespace link (sk_lookup, flow_dissector).</summary>
+/// <param name="Id">Kernel object id.</param>
+/// <param name="ProgramId">Id of the attached program.</param>
+/// <param name="NetNsInode">Inode number of the namespace (0 once it is gone).</param>
+/// <param name="AttachType">SkLookup or FlowDissector.</param>
+public sealed record NetNsLinkInfo(uint Id, uint ProgramId, uint NetNsInode, AttachType AttachType) : LinkInfo(LinkType.Netns, Id, ProgramId);
 
 /// <summary>Info of a raw tracepoint link (raw_tp, and tp_btf programs, whose links are raw tracepoint links too).</summary>
 /// <param name="Id">Kernel object id.</param>
