@@ -73,6 +73,29 @@ internal static class UsdtTarget
     public static readonly long[] StackValues = [5, -9000000000, -5, 0xfffffff0];
 
     private static readonly Lazy<string> Built = new(Build);
+    private static readonly Lazy<string> BuiltLibrary = new(BuildLibrary);
+
+    /// <summary>A shared library (-fPIC -shared) with the sb:args and sb:stack probes.</summary>
+    public static string LibraryPath => BuiltLibrary.Value;
+
+    private static string BuildLibrary()
+    {
+        string dir = Directory.CreateTempSubdirectory("sharpbpf-usdt-lib-").FullName;
+        string src = System.IO.Path.Combine(dir, "probes.c"), lib = System.IO.Path.Combine(dir, "libsbusdt.so");
+        File.WriteAllText(src, Probes);
+        Gcc(["-O1", "-g0", "-fPIC", "-shared", "-o", lib, src]);
+        return lib;
+    }
+
+    private static void Gcc(string[] args)
+    {
+        var psi = new ProcessStartInfo("gcc", args) { RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"gcc failed (USDT tests need sys/sdt.h: apt-get install systemtap-sdt-dev): {err}");
+    }
 
     /// <summary>The path of the built binary.</summary>
     public static string Path => Built.Value;
@@ -88,12 +111,7 @@ internal static class UsdtTarget
             sources.Add(src);
         }
         string bin = System.IO.Path.Combine(dir, "usdt_target");
-        var psi = new ProcessStartInfo("gcc", ["-O1", "-g0", "-no-pie", "-o", bin, .. sources]) { RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        string err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"gcc failed (USDT tests need sys/sdt.h: apt-get install systemtap-sdt-dev): {err}");
+        Gcc(["-O1", "-g0", "-no-pie", "-o", bin, .. sources]);
         return bin;
     }
 

@@ -206,4 +206,21 @@ public class UsdtParsingTests
         Assert.Equal(10, probes.Single(p => p.Name == "args").ParseArguments().Count);
         Assert.DoesNotContain(UsdtNotes.Read("/bin/true"), p => p.Provider == "sb");
     }
+
+    [Fact]
+    public void ProbesOfASharedLibraryAreInsideTheirFunctions()
+    {
+        var table = ElfSymbolTable.Read(UsdtTarget.LibraryPath);
+        Assert.Equal(3, table.ElfType); // ET_DYN
+        Assert.NotNull(table.FindSection(".stapsdt.base"));
+        var probes = UsdtNotes.Read(table);
+        Assert.Equal(["args", "stack"], probes.Select(p => p.Name).Order());
+        foreach (var p in probes)
+        {
+            var fn = table.Find($"fire_{p.Name}");
+            Assert.InRange(p.Address, fn.Address, fn.Address + fn.Size);
+            Assert.Equal(table.AddressToFileOffset(p.Address), p.FileOffset);
+            Assert.NotEmpty(p.ParseArguments());
+        }
+    }
 }
