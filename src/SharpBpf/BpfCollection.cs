@@ -270,6 +270,7 @@ public sealed class BpfCollection : IDisposable
         {
             var w = BtfWriter.From(spec.Btf);
             w.FixDatasecs(spec.SectionSizes, spec.VariableSymbols);
+            w.MakeFunctionsStatic(spec.HiddenFunctions);
             if (spec.Externs.Count > 0)
                 w.FixExterns(spec.Externs, spec.Maps.TryGetValue(ExternSpec.KconfigMapName, out var kconfig) ? kconfig.ValueSize : 0);
             w.Sanitize(Features.KernelFeatures.BtfSupport());

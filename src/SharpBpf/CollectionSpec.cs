@@ -43,6 +43,9 @@ public sealed class CollectionSpec
     /// <summary>Offsets of global variable symbols by name (for completing DATASEC variable offsets).</summary>
     internal IReadOnlyDictionary<string, BtfVariableSymbol> VariableSymbols { get; init; } = new Dictionary<string, BtfVariableSymbol>();
 
+    /// <summary>Names of global functions with hidden visibility (their BTF FUNCs are made static on load).</summary>
+    internal IReadOnlySet<string> HiddenFunctions { get; init; } = new HashSet<string>();
+
     /// <summary>The object's license string ("license" section).</summary>
     public string License { get; init; } = "";
 
@@ -63,6 +66,7 @@ public sealed class CollectionSpec
         BtfExt = BtfExt,
         SectionSizes = SectionSizes,
         VariableSymbols = VariableSymbols,
+        HiddenFunctions = HiddenFunctions,
         License = License,
         KernelVersion = KernelVersion,
         Name = Name,

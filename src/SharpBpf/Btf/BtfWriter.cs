@@ -333,6 +333,23 @@ public sealed class BtfWriter
         return changed;
     }
 
+    /// <summary>Gives the global FUNCs named in <paramref name="names"/> static linkage, as libbpf does for functions
+    /// of hidden visibility: the verifier then checks them inline with their caller's argument types.</summary>
+    /// <returns>The number of FUNCs changed.</returns>
+    internal int MakeFunctionsStatic(IReadOnlySet<string> names)
+    {
+        if (names.Count == 0) return 0;
+        int changed = 0;
+        for (uint id = 1; id <= MaxTypeId; id++)
+        {
+            int at = Offset(id);
+            if (KindOf(at) != BtfKind.Func || VlenOf(at) != (int)BtfFuncLinkage.Global || !names.Contains(GetString(R32(at)))) continue;
+            SetInfo(at, BtfKind.Func, (int)BtfFuncLinkage.Static, false);
+            changed++;
+        }
+        return changed;
+    }
+
     /// <summary>
     /// Makes the extern descriptions of an object loadable, as libbpf does (the kernel rejects extern linkage):
     /// VARs of DATASEC .kconfig get their offsets in the ".kconfig" map and allocated linkage, the DATASEC the map's

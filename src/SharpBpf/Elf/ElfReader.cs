@@ -169,6 +169,7 @@ public static class ElfReader
                 BtfExt = _hasBtfExt && _btf is not null ? BtfExt.Parse(_btfExt, _btf) : null,
                 SectionSizes = SectionSizes(),
                 VariableSymbols = VariableSymbols(),
+                HiddenFunctions = HiddenFunctions(),
                 License = _license,
                 KernelVersion = _version,
                 Name = objectName,
@@ -192,6 +193,18 @@ public static class ElfReader
                 symbols.TryAdd(sym.Name, new BtfVariableSymbol((uint)sym.Value, Hidden: (sym.Other & 3) == 2)); // STV_HIDDEN
             }
             return symbols;
+        }
+
+        /// <summary>Global functions with hidden or internal visibility (e.g. usdt.bpf.h's <c>__weak __hidden</c>
+        /// helpers): libbpf marks their BTF FUNCs static so the verifier checks them with their caller's argument
+        /// types (a global function is verified alone, with only its prototype known).</summary>
+        private HashSet<string> HiddenFunctions()
+        {
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var sym in elf.Symbols)
+                if (sym.Type == ElfSymbol.STT_FUNC && sym.IsGlobal && sym.SectionIndex != ElfSymbol.SHN_UNDEF && (sym.Other & 3) is 1 or 2)
+                    names.Add(sym.Name);
+            return names;
         }
 
         private void CollectFunctions()

@@ -9,7 +9,7 @@ namespace SharpBpf.Links;
 /// <c>attach()</c>): <c>tracepoint/CATEGORY/NAME</c> and <c>tp/...</c> (<see cref="TracepointLink"/>),
 /// <c>raw_tp/NAME</c> and <c>raw_tracepoint[.w]/NAME</c> (<see cref="RawTracepointLink"/>), <c>tp_btf/</c>,
 /// <c>fentry/</c>, <c>fexit/</c>, <c>fmod_ret/</c>, <c>lsm/</c> (and their sleepable <c>.s</c> forms;
-/// <see cref="TracingLink"/>), <c>iter/</c> (<see cref="IterLink"/>). Sections that do not say enough (xdp, tc,
+/// <see cref="TracingLink"/>), <c>iter/</c> (<see cref="IterLink"/>), <c>usdt/BINARY:PROVIDER:NAME</c> (<see cref="UsdtLink"/>, through the collection's spec map). Sections that do not say enough (xdp, tc,
 /// socket filters, cgroup programs, <c>lsm_cgroup</c>, a bare <c>tracepoint</c>, <c>perf_event</c> ...) are skipped,
 /// as libbpf skips them.
 /// </summary>
@@ -58,9 +58,20 @@ public static class AutoAttach
         ["uretprobe.multi.s+"] = (p, t, out r) => AttachUprobeMulti(p, t, isReturn: true, out r),
     };
 
+    /// <summary>Attachers that also need the program's collection (its maps).</summary>
+    private delegate BpfLink? CollectionAttacher(BpfCollection collection, string programName, BpfProgram program, string? target, out string? skipReason);
+
+    /// <summary>The attachers needing the collection, by section table entry: USDT programs reach usdt.bpf.h's
+    /// spec map through it.</summary>
+    private static readonly Dictionary<string, CollectionAttacher> CollectionAttachers = new(StringComparer.Ordinal)
+    {
+        ["usdt+"] = AttachUsdt,
+        ["usdt.s+"] = AttachUsdt,
+    };
+
     /// <summary>The section table entries (<see cref="ProgramSections.Patterns"/>) whose programs can be
     /// auto-attached.</summary>
-    public static IEnumerable<string> SupportedPrefixes => Attachers.Keys;
+    public static IEnumerable<string> SupportedPrefixes => Attachers.Keys.Concat(CollectionAttachers.Keys);
 
     /// <summary>Attaches every program of <paramref name="collection"/> whose section says where, in program name
     /// order. On a failure the links already made are disposed and <see cref="AutoAttachException"/> names the
@@ -75,7 +86,7 @@ public static class AutoAttach
             foreach (var (name, program) in collection.Programs.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             {
                 string section = collection.SectionNames.TryGetValue(name, out var s) ? s : "";
-                var link = TryAttach(program, section, out string? reason);
+                var link = TryAttach(program, section, (collection, name), out string? reason);
                 if (link is null) skipped.Add(new(name, reason ?? "not attachable from its section name"));
                 else links.Add(new(name, link));
             }
@@ -91,7 +102,24 @@ public static class AutoAttach
     /// <summary>Attaches <paramref name="program"/> from its section name <paramref name="sectionName"/>.</summary>
     /// <returns>The link, or null when the section does not say enough (<paramref name="skipReason"/> says why).</returns>
     /// <exception cref="AutoAttachException">Attaching failed.</exception>
-    public static BpfLink? TryAttach(BpfProgram program, string sectionName, out string? skipReason)
+    public static BpfLink? TryAttach(BpfProgram program, string sectionName, out string? skipReason) =>
+        TryAttach(program, sectionName, null, out skipReason);
+
+    /// <summary>Attaches program <paramref name="programName"/> of <paramref name="collection"/> from its section
+    /// name (sections like <c>usdt/BINARY:PROVIDER:NAME</c> need the collection's maps).</summary>
+    /// <returns>The link, or null when the section does not say enough (<paramref name="skipReason"/> says why).</returns>
+    /// <exception cref="KeyNotFoundException">No such program.</exception>
+    /// <exception cref="AutoAttachException">Attaching failed.</exception>
+    public static BpfLink? TryAttach(BpfCollection collection, string programName, out string? skipReason)
+    {
+        ArgumentNullException.ThrowIfNull(collection);
+        if (!collection.Programs.TryGetValue(programName, out var program))
+            throw new KeyNotFoundException($"the collection has no program '{programName}'");
+        string section = collection.SectionNames.TryGetValue(programName, out var s) ? s : "";
+        return TryAttach(program, section, (collection, programName), out skipReason);
+    }
+
+    private static BpfLink? TryAttach(BpfProgram program, string sectionName, (BpfCollection Collection, string Name)? owner, out string? skipReason)
     {
         ArgumentNullException.ThrowIfNull(program);
         ArgumentNullException.ThrowIfNull(sectionName);
@@ -100,19 +128,28 @@ public static class AutoAttach
             skipReason = sectionName.Length == 0 ? "no section name" : $"section '{sectionName}' is not a known program section";
             return null;
         }
-        if (!Attachers.TryGetValue(info.Prefix, out var attacher))
+        CollectionAttacher? withCollection = null;
+        if (!Attachers.TryGetValue(info.Prefix, out var attacher) && !CollectionAttachers.TryGetValue(info.Prefix, out withCollection))
         {
             skipReason = $"section '{sectionName}' does not say where to attach ({info.Type} programs are attached explicitly)";
             return null;
         }
         try
         {
-            var link = attacher(program, info.AttachTo, out skipReason);
+            BpfLink? link;
+            if (attacher is not null) link = attacher(program, info.AttachTo, out skipReason);
+            else if (owner is (BpfCollection c, string n)) link = withCollection!(c, n, program, info.AttachTo, out skipReason);
+            else
+            {
+                link = null;
+                skipReason = "needs the program's collection (AutoAttach.TryAttach(collection, programName) or AttachAll)";
+            }
             if (link is null) skipReason = $"section '{sectionName}': {skipReason}";
             return link;
         }
         catch (Exception e) when (e is BpfException or ArgumentException or IOException or NotSupportedByKernelException
-                                      or Symbols.SymbolResolutionException or Symbols.BinaryFormatException)
+                                      or Symbols.SymbolResolutionException or Symbols.BinaryFormatException
+                                      or Symbols.UsdtArgumentException or KeyNotFoundException or InvalidOperationException)
         {
             throw new AutoAttachException(program.Name, sectionName, e);
         }
@@ -212,6 +249,19 @@ public static class AutoAttach
         }
         skipReason = null;
         return UprobeLink.Attach(program, binary, function, new UprobeOptions { Return = isReturn, Offset = offset });
+    }
+
+    /// <summary><c>BINARY:PROVIDER:NAME</c> as libbpf reads it (the binary may not contain ':').</summary>
+    private static BpfLink? AttachUsdt(BpfCollection collection, string programName, BpfProgram program, string? target, out string? skipReason)
+    {
+        var parts = target?.Split(':') ?? [];
+        if (parts.Length != 3 || parts.Any(p => p.Length == 0))
+        {
+            skipReason = "no BINARY:PROVIDER:NAME in the section name (attach it with UsdtLink.Attach)";
+            return null;
+        }
+        skipReason = null;
+        return UsdtLink.Attach(program, UsdtLink.SpecMapOf(collection, programName), parts[0], parts[1], parts[2]);
     }
 
     private static BpfLink? AttachUprobeMulti(BpfProgram program, string? target, bool isReturn, out string? skipReason)

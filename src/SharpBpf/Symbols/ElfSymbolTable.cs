@@ -59,16 +59,35 @@ public readonly record struct LoadSegment(ulong VirtualAddress, ulong FileOffset
 /// </summary>
 public sealed class ElfSymbolTable
 {
-    private const uint SHT_SYMTAB = 2, SHT_DYNSYM = 11, SHT_GNU_verdef = 0x6ffffffd, SHT_GNU_versym = 0x6fffffff;
+    private const uint SHT_NOBITS = 8, SHT_SYMTAB = 2, SHT_DYNSYM = 11, SHT_GNU_verdef = 0x6ffffffd, SHT_GNU_versym = 0x6fffffff;
     private const uint PT_LOAD = 1;
     private const int SymbolSize = 24, MaxTableBytes = 256 << 20;
 
-    private ElfSymbolTable(string path, ushort type, BinarySymbol[] symbols, LoadSegment[] segments)
+    private ElfSymbolTable(string path, ushort type, BinarySymbol[] symbols, LoadSegment[] segments, ElfSection[] sections)
     {
         Path = path;
         ElfType = type;
         Symbols = symbols;
         LoadSegments = segments;
+        Sections = sections;
+    }
+
+    /// <summary>The section headers with their names (empty when the binary has none).</summary>
+    internal IReadOnlyList<ElfSection> Sections { get; }
+
+    /// <summary>The first section named <paramref name="name"/>, or null.</summary>
+    internal ElfSection? FindSection(string name)
+    {
+        foreach (var s in Sections) if (s.Name == name) return s;
+        return null;
+    }
+
+    /// <summary>The file contents of <paramref name="section"/> (empty for SHT_NOBITS), checked against the file size.</summary>
+    internal byte[] ReadSection(ElfSection section)
+    {
+        if (section.Type == SHT_NOBITS) return [];
+        using var file = File.OpenHandle(Path, FileMode.Open, FileAccess.Read);
+        return new Reader(file, RandomAccess.GetLength(file), Path).Read(section.Offset, section.Size, (long)section.HeaderOffset, $"section {section.Name}");
     }
 
     /// <summary>The file read.</summary>
@@ -107,6 +126,7 @@ public sealed class ElfSymbolTable
         ushort phnum = BinaryPrimitives.ReadUInt16LittleEndian(h[56..]);
         ushort shentsize = BinaryPrimitives.ReadUInt16LittleEndian(h[58..]);
         ushort shnum = BinaryPrimitives.ReadUInt16LittleEndian(h[60..]);
+        ushort shstrndx = BinaryPrimitives.ReadUInt16LittleEndian(h[62..]);
 
         var segments = new List<LoadSegment>();
         if (phnum > 0)
@@ -127,6 +147,7 @@ public sealed class ElfSymbolTable
         }
 
         var symbols = new List<BinarySymbol>();
+        var named = Array.Empty<ElfSection>();
         if (shnum > 0)
         {
             if (shentsize < 64) throw new BinaryFormatException(path, 58, $"section header size 64, got {shentsize}");
@@ -140,12 +161,26 @@ public sealed class ElfSymbolTable
                     BinaryPrimitives.ReadUInt64LittleEndian(s[24..]),
                     BinaryPrimitives.ReadUInt64LittleEndian(s[32..]),
                     BinaryPrimitives.ReadUInt32LittleEndian(s[40..]),
-                    shoff + (ulong)(i * shentsize));
+                    shoff + (ulong)(i * shentsize),
+                    BinaryPrimitives.ReadUInt32LittleEndian(s),
+                    BinaryPrimitives.ReadUInt64LittleEndian(s[16..]));
+            }
+            if (shstrndx != 0 && shstrndx < shnum)
+            {
+                var shstr = sections[shstrndx];
+                byte[] names = shstr.Type == SHT_NOBITS ? [] : reader.Read(shstr.Offset, shstr.Size, (long)shstr.HeaderOffset, "section name table");
+                named = new ElfSection[shnum];
+                for (int i = 0; i < shnum; i++)
+                {
+                    var sec = sections[i];
+                    named[i] = new ElfSection(i == 0 ? "" : CString(names, sec.NameOffset, path, (long)sec.HeaderOffset),
+                        sec.Type, sec.Address, sec.Offset, sec.Size, sec.HeaderOffset);
+                }
             }
             ReadSymbols(reader, sections, SHT_SYMTAB, symbols);
             ReadSymbols(reader, sections, SHT_DYNSYM, symbols);
         }
-        return new ElfSymbolTable(path, type, [.. symbols], [.. segments]);
+        return new ElfSymbolTable(path, type, [.. symbols], [.. segments], named);
     }
 
     /// <summary>
@@ -226,7 +261,7 @@ public sealed class ElfSymbolTable
             $"address 0x{address:x}{(symbol is null ? "" : $" of '{symbol}'")} is not inside any file-backed PT_LOAD segment of {Path}");
     }
 
-    private readonly record struct Section(uint Type, ulong Offset, ulong Size, uint Link, ulong HeaderOffset);
+    private readonly record struct Section(uint Type, ulong Offset, ulong Size, uint Link, ulong HeaderOffset, uint NameOffset, ulong Address);
 
     private static void ReadSymbols(Reader reader, Section[] sections, uint tableType, List<BinarySymbol> into)
     {
@@ -349,3 +384,7 @@ public sealed class ElfSymbolTable
         }
     }
 }
+
+/// <summary>A section header of a user-space binary: name, sh_type, sh_addr, sh_offset, sh_size and where the header
+/// itself is (for error messages).</summary>
+internal readonly record struct ElfSection(string Name, uint Type, ulong Address, ulong Offset, ulong Size, ulong HeaderOffset);
