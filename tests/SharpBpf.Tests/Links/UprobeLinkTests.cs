@@ -174,7 +174,7 @@ public class UprobeLinkTests
         var sem = Assert.Single(table.Symbols, s => s.Name == "sb_semaphore");
         Assert.Equal(SymbolKind.Object, sem.Kind);
         ulong semOffset = table.AddressToFileOffset(sem.Address);
-        ulong offset = table.ResolveFileOffset("sb_target");
+        ulong offset = table.ResolveFileOffset("sb_guarded"); // no other test probes it (see ProbeTarget)
 
         Assert.Equal(0, ProbeTarget.Run(1, 1).Semaphore);
         using (UprobeLink.AttachAtOffset(c.Programs["on_entry"], ProbeTarget.Path, offset, new UprobeOptions { ReferenceCounterOffset = semOffset }))
