@@ -25,6 +25,7 @@ public static class Cli
         root.Subcommands.Add(PerfCommands.Build());
         root.Subcommands.Add(TopCommand.Build());
         root.Subcommands.Add(TestRunCommand.Build());
+        root.Subcommands.Add(AgentCommand.Build());
         foreach (var tool in Tools.ToolCommands.Build()) root.Subcommands.Add(tool);
         return root;
     }
