@@ -147,9 +147,12 @@ internal sealed class MetricsAgent : IDisposable
             {
                 context = await listener.GetContextAsync().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException && ct.IsCancellationRequested)
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
             {
-                break;
+                if (ct.IsCancellationRequested) break;
+                if (!listener.IsListening) throw new InvalidOperationException($"the HTTP listener stopped: {e.Message}", e);
+                Console.Error.WriteLine($"sharpbpf agent: accepting a request failed: {e.Message}");
+                continue;
             }
             Handle(context);
         }
@@ -176,7 +179,7 @@ internal sealed class MetricsAgent : IDisposable
             response.ContentLength64 = bytes.Length;
             if (context.Request.HttpMethod != "HEAD") response.OutputStream.Write(bytes);
         }
-        catch (Exception e) when (e is BpfException or HttpListenerException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is BpfException or HttpListenerException or IOException or InvalidOperationException or ArgumentException)
         {
             Console.Error.WriteLine($"sharpbpf agent: scrape failed: {e.Message}");
             try

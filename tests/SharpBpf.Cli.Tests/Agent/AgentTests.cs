@@ -40,6 +40,43 @@ public class AgentTests
         }
     }
 
+    [Fact]
+    public void PortInUseIsARuntimeErrorAndReleasesEverything()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        int port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
+        string config = Path.Combine(Path.GetTempPath(), $"sharpbpf-agent-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(config, $"listen: 127.0.0.1:{port}\nprograms:\n  - tool: syscount\n");
+        try
+        {
+            var links = Links.BpfLink.EnumerateIds().ToHashSet();
+            var r = CliRunner.Run("agent", "--config", config);
+            Assert.Equal(1, r.ExitCode);
+            Assert.StartsWith($"sharpbpf: error: cannot listen on 127.0.0.1:{port}", r.Stderr);
+            Assert.Single(r.Stderr.TrimEnd('\n').Split('\n'));
+            Assert.DoesNotContain(Links.BpfLink.EnumerateIds().Where(id => !links.Contains(id)), id =>
+            {
+                try
+                {
+                    using var l = Links.BpfLink.FromId(id);
+                    using var p = Programs.BpfProgram.FromId(l.ProgramId);
+                    return p.GetInfo().Name is "sys_enter" or "sys_exit";
+                }
+                catch (BpfException)
+                {
+                    return false;
+                }
+            });
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
     private static string ObjectConfig(int port, string name, bool pin) => $"""
         listen: 127.0.0.1:{port}
         programs:
