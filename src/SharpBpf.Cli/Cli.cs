@@ -28,6 +28,7 @@ public static class Cli
         root.Subcommands.Add(TraceLogCommand.Build());
         root.Subcommands.Add(NetCommands.Build());
         root.Subcommands.Add(CgroupCommands.Build());
+        root.Subcommands.Add(AgentCommand.Build());
         foreach (var tool in Tools.ToolCommands.Build()) root.Subcommands.Add(tool);
         return root;
     }
