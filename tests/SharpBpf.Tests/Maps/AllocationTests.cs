@@ -6,13 +6,22 @@ namespace SharpBpf.Tests.Maps;
 [Collection(KernelCollection.Name)]
 public class AllocationTests
 {
+    /// <summary>Bytes the current thread allocates in one run of <paramref name="loop"/>, the least of three
+    /// measured runs after two warm-ups. A per-call allocation shows in every run (each loops hundreds of times);
+    /// the runtime may allocate once now and then on whatever thread triggers it (tier-up bookkeeping, a
+    /// background worker's Thread object), which must not fail the test.</summary>
     private static long Measure(Action loop)
     {
         loop(); // warm up: JIT, tiering, lazy statics
         loop();
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        loop();
-        return GC.GetAllocatedBytesForCurrentThread() - before;
+        long least = long.MaxValue;
+        for (int attempt = 0; attempt < 3 && least > 0; attempt++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            loop();
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        return least;
     }
 
     [Fact]
