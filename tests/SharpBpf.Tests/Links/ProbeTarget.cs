@@ -69,27 +69,13 @@ internal static class ProbeTarget
     }
 
     /// <summary>Starts the target; with <paramref name="wait"/> it blocks until <see cref="Release"/>.</summary>
-    public static Process Start(long arg, int calls, bool wait)
-    {
-        var psi = new ProcessStartInfo(Path) { RedirectStandardOutput = true, RedirectStandardInput = true };
-        psi.ArgumentList.Add(arg.ToString());
-        psi.ArgumentList.Add(calls.ToString());
-        if (wait) psi.ArgumentList.Add("wait");
-        return Process.Start(psi)!;
-    }
+    public static Process Start(long arg, int calls, bool wait) => TargetProcess.Start(Path, wait, arg.ToString(), calls.ToString());
 
-    public static void Release(Process p)
-    {
-        p.StandardInput.WriteLine("go");
-        p.StandardInput.Flush();
-    }
+    public static void Release(Process p) => TargetProcess.Release(p);
 
     public static (int Semaphore, long Sum) Finish(Process p)
     {
-        string output = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(30_000)) throw new TimeoutException("probe target did not exit");
-        if (p.ExitCode != 0) throw new InvalidOperationException($"probe target exited with {p.ExitCode}");
-        var parts = output.Trim().Split(' ');
+        var parts = TargetProcess.Finish(p, "probe target");
         return (int.Parse(parts[0]), long.Parse(parts[1]));
     }
 }
