@@ -1,4 +1,5 @@
 using SharpBpf.Btf;
+using SharpBpf.TestUtilities;
 
 namespace SharpBpf.Tests.Btf;
 
@@ -95,9 +96,9 @@ public class SplitBtfTests
     [Fact]
     public void LoadedModulesParseOnTopOfVmlinux()
     {
-        if (!Directory.Exists("/sys/kernel/btf")) Assert.Skip("no /sys/kernel/btf");
+        KernelTest.RequireFeature("kernel-btf", Directory.Exists("/sys/kernel/btf") ? null : "no /sys/kernel/btf");
         var modules = Directory.GetFiles("/sys/kernel/btf").Select(Path.GetFileName).Where(n => n != "vmlinux").ToList();
-        if (modules.Count == 0) Assert.Skip("this kernel has no modules with BTF (the kernel-matrix run covers them)");
+        KernelTest.RequireFeature("module-btf", modules.Count == 0 ? "this kernel has no modules with BTF (the kernel-matrix run covers them)" : null);
         foreach (var m in modules)
         {
             var spec = BtfSpec.LoadKernelModule(m!);
