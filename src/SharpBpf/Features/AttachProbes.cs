@@ -30,12 +30,14 @@ public static partial class KernelFeatures
         ("xdp-generic", AttachProbes.XdpGeneric),
         ("tcx", AttachProbes.Tcx),
         ("cgroup-link", AttachProbes.CgroupLink),
+        ("module-btf", AttachProbes.ModuleBtf),
     ];
 
     /// <summary>The attach kinds <see cref="Attach"/> knows: "kprobe-attach", "kprobe-multi-attach", "uprobe-attach",
     /// "uprobe-multi-attach", "tracepoint-attach", "raw-tracepoint", "perf-event-link", "hardware-perf-events",
     /// "fentry-load", "fexit-load", "fmod_ret-load", "lsm-load", "ext-load", "iter-load" (a task iterator),
-    /// "iter-map-elem-load" (a map element iterator), "xdp-generic", "tcx", "cgroup-link".</summary>
+    /// "iter-map-elem-load" (a map element iterator), "xdp-generic", "tcx", "cgroup-link", "module-btf" (kernel
+    /// modules with BTF in /sys/kernel/btf, the targets of module kfuncs and attach points).</summary>
     public static IReadOnlyList<string> AttachKinds { get; } = Array.AsReadOnly(AttachProbeTable.Select(p => p.Name).ToArray());
 
     /// <summary>Probes an attach kind by really attaching (or opening/loading) and detaching again; see
@@ -272,6 +274,15 @@ internal static unsafe class AttachProbes
         if (fd < 0) return ProbeKit.Failure("perf_event_open of the hardware cpu-cycles counter", -fd);
         Libc.close(fd);
         return FeatureStatus.Supported;
+    }
+
+    public static FeatureStatus ModuleBtf()
+    {
+        const string dir = "/sys/kernel/btf";
+        if (!Directory.Exists(dir)) return FeatureStatus.NotSupported($"{dir} is missing: the kernel exposes no BTF");
+        return Directory.EnumerateFiles(dir).Any(f => Path.GetFileName(f) != "vmlinux")
+            ? FeatureStatus.Supported
+            : FeatureStatus.NotSupported($"{dir} holds only vmlinux: no loaded kernel module has BTF (no loadable modules, or CONFIG_DEBUG_INFO_BTF_MODULES off)");
     }
 
     public static FeatureStatus TracingLoad(PT type, AT attach, string func)
