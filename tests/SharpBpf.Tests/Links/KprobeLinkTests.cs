@@ -149,7 +149,7 @@ public class KprobeLinkTests
             Type = ProgramType.Kprobe,
             ExpectedAttachType = AttachType.TraceKprobeMulti,
             License = "GPL",
-            Instructions = CountingProgram(counters),
+            Instructions = TracingTestSupport.CountingInstructions(counters),
         };
         using var prog = BpfProgram.Load(spec);
         string getpid = KprobeLink.SyscallPrefix() + "getpid";
@@ -177,36 +177,6 @@ public class KprobeLinkTests
         }
         AssertCountsUntilDisposed(link, counters, 0xabc, Calls);
     }
-
-    /// <summary>The counting program of <see cref="TracingTestSupport.Load"/> (without the syscall filter), for a spec
-    /// that needs an expected attach type.</summary>
-    private static Instruction[] CountingProgram(ArrayMap<ulong> counters) => new InstructionBuilder()
-        .Mov64(Register.R6, Register.R1)
-        .Call(GetCurrentPidTgid)
-        .Alu64(AluOp.Rsh, Register.R0, 32)
-        .Jump(JumpOp.Jne, Register.R0, Environment.ProcessId, "out")
-        .Mov64(Register.R1, Register.R6)
-        .Call(GetAttachCookie)
-        .Mov64(Register.R7, Register.R0)
-        .StoreImm(MemorySize.Word, Register.R10, -4, 0)
-        .LoadMapFd(Register.R1, counters.Fd)
-        .Mov64(Register.R2, Register.R10)
-        .Add64(Register.R2, -4)
-        .Call(MapLookupElem)
-        .Jump(JumpOp.Jeq, Register.R0, 0, "out")
-        .Mov64(Register.R1, 1)
-        .Atomic(AtomicOp.Add, MemorySize.DWord, Register.R0, 0, Register.R1)
-        .StoreImm(MemorySize.Word, Register.R10, -4, 1)
-        .LoadMapFd(Register.R1, counters.Fd)
-        .Mov64(Register.R2, Register.R10)
-        .Add64(Register.R2, -4)
-        .Call(MapLookupElem)
-        .Jump(JumpOp.Jeq, Register.R0, 0, "out")
-        .Store(MemorySize.DWord, Register.R0, 0, Register.R7)
-        .Label("out")
-        .Mov64(Register.R0, 0)
-        .Exit()
-        .Build();
 
     [Fact]
     public void WithoutKprobesTheErrorSaysSoAndWithThemAMissingFunctionIsABpfException()

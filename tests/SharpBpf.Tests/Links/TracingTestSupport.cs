@@ -29,7 +29,12 @@ internal static partial class TracingTestSupport
     /// the u64 at that ctx offset is the getpid syscall number), adds 1 to counters[0] and stores
     /// bpf_get_attach_cookie(ctx) in counters[1].
     /// </summary>
-    public static BpfProgram Load(ProgramType type, string name, ArrayMap<ulong> counters, short? syscallArgOffset = null)
+    public static BpfProgram Load(ProgramType type, string name, ArrayMap<ulong> counters, short? syscallArgOffset = null) =>
+        BpfProgram.Load(new ProgramSpec { Name = name, Type = type, License = "GPL", Instructions = CountingInstructions(counters, syscallArgOffset) });
+
+    /// <summary>The instructions of <see cref="Load"/>'s program, for specs that need more (e.g. an expected attach
+    /// type).</summary>
+    public static Instruction[] CountingInstructions(ArrayMap<ulong> counters, short? syscallArgOffset = null)
     {
         var b = new InstructionBuilder()
             .Mov64(Register.R6, Register.R1)
@@ -60,7 +65,7 @@ internal static partial class TracingTestSupport
             .Label("out")
             .Mov64(Register.R0, 0)
             .Exit();
-        return BpfProgram.Load(new ProgramSpec { Name = name, Type = type, License = "GPL", Instructions = b.Build() });
+        return b.Build();
     }
 
     /// <summary>Calls getpid <paramref name="count"/> times.</summary>
