@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using SharpBpf.Elf;
 using SharpBpf.Maps;
 using SharpBpf.TestUtilities;
 
@@ -36,5 +37,21 @@ public class BpftoolCrossCheckTests
             Assert.Equal(b.RootElement.GetProperty(field).GetUInt64(), o.RootElement.GetProperty(field).GetUInt64());
         Assert.Equal(b.RootElement.GetProperty("type").GetString(), o.RootElement.GetProperty("type").GetString());
         Assert.Equal(b.RootElement.GetProperty("name").GetString(), o.RootElement.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public void ProgShowNamesAgreeWithBpftoolIncludingNamesLongerThan15Characters()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var c = BpfCollection.LoadFile(TestObjects.PathOf("tc_classifier.bpf.o"));
+        uint id = c.Programs["classifier_legacy"].Id;
+        var ours = CliRunner.Run("prog", "show", id.ToString(), "--json");
+        Assert.Equal(0, ours.ExitCode);
+        using var o = JsonDocument.Parse(ours.Stdout);
+        using var b = JsonDocument.Parse(Bpftool("prog", "show", "id", id.ToString(), "-j"));
+        Assert.Equal("classifier_legacy", b.RootElement.GetProperty("name").GetString());
+        Assert.Equal(b.RootElement.GetProperty("name").GetString(), o.RootElement.GetProperty("name").GetString());
+        Assert.Equal(b.RootElement.GetProperty("tag").GetString(), o.RootElement.GetProperty("tag").GetString());
     }
 }

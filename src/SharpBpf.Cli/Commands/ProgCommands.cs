@@ -24,7 +24,7 @@ internal static class ProgCommands
 
     private static int List(bool json)
     {
-        var infos = Common.ReadAll(BpfProgram.EnumerateIds(), BpfProgram.FromId, p => p.GetInfo());
+        var infos = Common.ReadAll(BpfProgram.EnumerateIds(), BpfProgram.FromId, WithFullName);
         if (json)
         {
             Common.WriteJsonArray(infos, WriteInfo);
@@ -46,7 +46,7 @@ internal static class ProgCommands
         try
         {
             using var p = BpfProgram.FromId(id);
-            i = p.GetInfo();
+            i = WithFullName(p);
         }
         catch (BpfException e) when (e.Errno == Interop.Errno.ENOENT)
         {
@@ -75,6 +75,14 @@ internal static class ProgCommands
         if (i.RecursionMisses != 0) grid.AddRow("recursion_misses", i.RecursionMisses.ToString());
         Output.Console.Write(grid);
         return 0;
+    }
+
+    /// <summary>The program's info with its full name (from BTF when the kernel's 15 characters cut it), as bpftool
+    /// prints it.</summary>
+    private static ProgramInfo WithFullName(BpfProgram p)
+    {
+        var info = p.GetInfo();
+        return info with { Name = p.GetFullName(info.Name) };
     }
 
     /// <summary>bpftool's names: the kernel enum name without BPF_PROG_TYPE_, lower case.</summary>

@@ -66,12 +66,21 @@ internal static class TopCommand
         return Cli.ExitOk;
     }
 
+    private static readonly Dictionary<uint, string> FullNames = [];
+
     /// <summary>Run count and run time of every loaded program (programs freed meanwhile are skipped).</summary>
     internal static Dictionary<uint, Sample> TakeSamples()
     {
         var samples = new Dictionary<uint, Sample>();
-        foreach (var info in Common.ReadAll(BpfProgram.EnumerateIds(), BpfProgram.FromId, p => p.GetInfo()))
-            samples[info.Id] = new Sample(info.Id, info.Name, info.Type, info.RunCount, info.RunTimeNs);
+        foreach (var (info, name) in Common.ReadAll(BpfProgram.EnumerateIds(), BpfProgram.FromId, p =>
+                 {
+                     var info = p.GetInfo();
+                     // the kernel keeps 15 characters of a name: the full one comes from the program's BTF, once per id
+                     if (!FullNames.TryGetValue(info.Id, out string? name)) FullNames[info.Id] = name = p.GetFullName(info.Name);
+                     return (info, name);
+                 }))
+            samples[info.Id] = new Sample(info.Id, name, info.Type, info.RunCount, info.RunTimeNs);
+        foreach (uint gone in FullNames.Keys.Where(id => !samples.ContainsKey(id)).ToList()) FullNames.Remove(gone);
         return samples;
     }
 

@@ -1,4 +1,5 @@
 using SharpBpf.Programs;
+using SharpBpf.Tests.Elf;
 using SharpBpf.TestUtilities;
 using static SharpBpf.Tests.Programs.Insn;
 
@@ -38,5 +39,19 @@ public class ProgramCodeTests
         var prog = BpfProgram.Load(new ProgramSpec { Name = "sb_code2", Type = ProgramType.SocketFilter, License = "GPL", Instructions = [Mov64Imm(R0, 0), Exit()] });
         prog.Dispose();
         Assert.Throws<ObjectDisposedException>(() => prog.GetCode());
+    }
+
+    [Fact]
+    public void FullNameComesFromBtfWhenTheKernelCutItTo15Characters()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var c = BpfCollection.LoadFile(TestData.PathOf("tc_classifier.bpf.o"));
+        var prog = c.Programs["classifier_legacy"];
+        Assert.Equal("classifier_lega", prog.GetInfo().Name); // BPF_OBJ_NAME_LEN - 1 characters
+        Assert.Equal("classifier_legacy", prog.GetFullName());
+        // without BTF there is nothing longer to find
+        using var plain = BpfProgram.Load(new ProgramSpec { Name = "sb_fifteen_char", Type = ProgramType.SocketFilter, License = "GPL", Instructions = [Mov64Imm(R0, 0), Exit()] });
+        Assert.Equal("sb_fifteen_char", plain.GetFullName());
     }
 }
