@@ -41,8 +41,18 @@ internal sealed record MetricConfig(string Name, string Help, MetricKind Kind, s
 /// <summary>One configured program: a built-in tool or a user object, with its metrics.</summary>
 internal sealed record ProgramConfig(string Name, string? Tool, string? Object, bool Pin, IReadOnlyList<MetricConfig> Metrics, int Line);
 
+/// <summary>Optional OTLP push of the same metrics (OpenTelemetry's exporter).</summary>
+/// <param name="Endpoint">The collector's URL; for http/protobuf a bare base URL gets <c>/v1/metrics</c>.</param>
+/// <param name="Grpc">OTLP over gRPC instead of HTTP with protobuf bodies.</param>
+/// <param name="Interval">Time between exports.</param>
+/// <param name="Headers">Extra request headers (e.g. authorization).</param>
+internal sealed record OtlpConfig(Uri Endpoint, bool Grpc, TimeSpan Interval, IReadOnlyList<KeyValuePair<string, string>> Headers)
+{
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(15);
+}
+
 /// <summary>The agent's configuration (<c>sharpbpf agent --config agent.yaml</c>).</summary>
-internal sealed record AgentConfig(IPEndPoint Listen, IReadOnlyList<ProgramConfig> Programs)
+internal sealed record AgentConfig(IPEndPoint Listen, IReadOnlyList<ProgramConfig> Programs, OtlpConfig? Otlp = null)
 {
     public const string DefaultListen = "127.0.0.1:9435";
 
@@ -160,7 +170,7 @@ internal sealed record AgentConfig(IPEndPoint Listen, IReadOnlyList<ProgramConfi
 
         public AgentConfig Root(YamlMappingNode root)
         {
-            CheckKeys(root, "", "listen", "programs");
+            CheckKeys(root, "", "listen", "programs", "otlp");
             string listen = Scalar(root, "", "listen") ?? DefaultListen;
             if (!IPEndPoint.TryParse(listen, out var endpoint) || endpoint.Port == 0)
                 throw Error(Get(root, "listen")!, "listen", $"expected ADDRESS:PORT (e.g. {DefaultListen}), got '{listen}'");
@@ -175,7 +185,57 @@ internal sealed record AgentConfig(IPEndPoint Listen, IReadOnlyList<ProgramConfi
                     throw Error(list.Children[i], $"programs[{i}].name", $"'{pc.Name}' is used twice");
                 programs.Add(pc);
             }
-            return new AgentConfig(endpoint, programs);
+            var otlp = Get(root, "otlp") is { } o ? Otlp(Mapping(o, "otlp"), "otlp") : null;
+            return new AgentConfig(endpoint, programs, otlp);
+        }
+
+        private OtlpConfig Otlp(YamlMappingNode map, string path)
+        {
+            CheckKeys(map, path, "endpoint", "protocol", "interval", "headers");
+            string url = Required(map, path, "endpoint");
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https"))
+                throw Error(Get(map, "endpoint")!, Join(path, "endpoint"), $"expected an http:// or https:// URL, got '{url}'");
+            string protocol = Scalar(map, path, "protocol") ?? "http/protobuf";
+            bool grpc = protocol switch
+            {
+                "http/protobuf" => false,
+                "grpc" => true,
+                _ => throw Error(Get(map, "protocol")!, Join(path, "protocol"), $"unknown protocol '{protocol}' (http/protobuf or grpc)"),
+            };
+            // the exporter takes the URL as given when it is set in code: add the signal path to a bare base URL
+            if (!grpc && endpoint.AbsolutePath == "/") endpoint = new Uri(endpoint, "v1/metrics");
+            var interval = OtlpConfig.DefaultInterval;
+            if (Scalar(map, path, "interval") is { } text && (!TryDuration(text, out interval) || interval < TimeSpan.FromMilliseconds(100) || interval > TimeSpan.FromDays(1)))
+                throw Error(Get(map, "interval")!, Join(path, "interval"), $"expected a duration between 100ms and 24h such as 15s, 500ms or 1m, got '{text}'");
+            var headers = new List<KeyValuePair<string, string>>();
+            if (Get(map, "headers") is { } h)
+            {
+                foreach (var (k, v) in Mapping(h, Join(path, "headers")).Children)
+                {
+                    string name = (k as YamlScalarNode)?.Value ?? "";
+                    if (name.Length == 0 || name.Any(c => c is ',' or '=' or ':' || char.IsWhiteSpace(c) || char.IsControl(c)))
+                        throw Error(k, Join(path, "headers"), $"'{name}' is not a valid header name");
+                    if (v is not YamlScalarNode { Value: { } value } || value.Contains(',') || value.Any(char.IsControl))
+                        throw Error(v, Join(path, $"headers.{name}"), "expected a header value without commas or control characters");
+                    headers.Add(new(name, value));
+                }
+            }
+            return new OtlpConfig(endpoint, grpc, interval, headers);
+        }
+
+        private static bool TryDuration(string text, out TimeSpan value)
+        {
+            value = default;
+            (string number, double unit) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 1e-3)
+                : text.EndsWith('s') ? (text[..^1], 1)
+                : text.EndsWith('m') ? (text[..^1], 60)
+                : text.EndsWith('h') ? (text[..^1], 3600)
+                : (text, 1);
+            if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) || !double.IsFinite(n)) return false;
+            double seconds = n * unit;
+            if (seconds is < 0 or > 1e7) return false;
+            value = TimeSpan.FromSeconds(seconds);
+            return true;
         }
 
         private ProgramConfig Program(YamlMappingNode map, string path)

@@ -13,6 +13,9 @@ namespace SharpBpf.Cli.Agent;
 /// </summary>
 internal sealed class MapMetric
 {
+    /// <summary>One series: label values in the config's label order and the summed number (or slot counts).</summary>
+    internal readonly record struct Series(string[] LabelValues, double[] Values);
+
     private enum FieldKind { Unsigned, Signed, Enum, String }
 
     private sealed record Field(int Offset, int Size, FieldKind Kind, LabelDecoder Decoder, BtfEnum? Enum);
@@ -28,6 +31,7 @@ internal sealed class MapMetric
     private readonly int _cpus, _cpuStride;
     private byte[] _keys, _values;
     private bool _noBatch;
+    private readonly Lock _lock = new();
 
     public MapMetric(MetricConfig config, BpfMap map, MapSpec spec, BtfSpec? btf)
     {
@@ -125,53 +129,77 @@ internal sealed class MapMetric
     public void Write(Exposition output)
     {
         output.Family(_config.Name, _config.Help, _config.Kind);
-        Dictionary<string, double[]> series;
-        while (!TryCollect(out series))
+        foreach (var s in Collect())
         {
+            string labels = Exposition.Labels(_labelNames, s.LabelValues);
+            if (_config.Kind != MetricKind.Histogram)
+            {
+                output.Sample(_config.Name, labels, s.Values[0] * _config.Scale);
+                continue;
+            }
+            var bounds = new double[_slots];
+            for (int i = 0; i < _slots; i++) bounds[i] = UpperBound(i);
+            output.Histogram(_config.Name, labels, bounds, s.Values, EstimatedSum(s.Values));
         }
-        foreach (var (labels, sums) in series.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            WriteSeries(output, labels, sums);
+    }
+
+    public MetricConfig Config => _config;
+
+    public IReadOnlyList<string> LabelNames => _labelNames;
+
+    /// <summary>Histograms: the number of log2 slots.</summary>
+    public int Slots => _slots;
+
+    /// <summary>
+    /// Slot <paramref name="slot"/> of a floor-log2 histogram holds values v with 2^i &lt;= v &lt; 2^(i+1) (slot 0:
+    /// 0 and 1), so every value in it is &lt;= 2^(i+1): that is the bucket's upper bound (scaled); the last slot is
+    /// open-ended (+Inf).
+    /// </summary>
+    public double UpperBound(int slot) => slot == _slots - 1 ? double.PositiveInfinity : Math.ScaleB(1.0, slot + 1) * _config.Scale;
+
+    /// <summary>The kernel keeps no sum: it is estimated from the buckets' midpoints (as exact as the histogram
+    /// itself).</summary>
+    public double EstimatedSum(ReadOnlySpan<double> counts)
+    {
+        double sum = 0;
+        for (int i = 0; i < counts.Length; i++) sum += counts[i] * Math.ScaleB(1.5, i) * _config.Scale;
+        return sum;
+    }
+
+    /// <summary>
+    /// Reads the map once (thread-safe: the Prometheus endpoint and the OTLP exporter both call it): one series per
+    /// distinct label set, ordered by labels, with per-CPU values and coinciding keys summed. Values are raw (not
+    /// scaled): one number, or a histogram's slot counts.
+    /// </summary>
+    public List<Series> Collect()
+    {
+        lock (_lock)
+        {
+            Dictionary<string, Series> series;
+            while (!TryCollect(out series))
+            {
+            }
+            return [.. series.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value)];
+        }
     }
 
     /// <summary>One walk over the map; false when the batch buffers had to grow mid-walk (the walk is redone).</summary>
-    private bool TryCollect(out Dictionary<string, double[]> series)
+    private bool TryCollect(out Dictionary<string, Series> series)
     {
-        var result = series = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        var result = series = new Dictionary<string, Series>(StringComparer.Ordinal);
         int width = _config.Kind == MetricKind.Histogram ? _slots : 1;
         var labelValues = new string[_labels.Length];
         return ForEach((key, value) =>
         {
             for (int i = 0; i < _labels.Length; i++) labelValues[i] = Decode(_labels[i], key);
             string labels = Exposition.Labels(_labelNames, labelValues);
-            if (!result.TryGetValue(labels, out var sums)) result[labels] = sums = new double[width];
+            if (!result.TryGetValue(labels, out var s)) result[labels] = s = new Series([.. labelValues], new double[width]);
             for (int cpu = 0; cpu < _cpus; cpu++)
             {
                 var v = value.Slice(cpu * _cpuStride);
-                for (int s = 0; s < width; s++) sums[s] += ReadNumber(v.Slice(_valueOffset + s * _valueSize, _valueSize));
+                for (int i = 0; i < width; i++) s.Values[i] += ReadNumber(v.Slice(_valueOffset + i * _valueSize, _valueSize));
             }
         });
-    }
-
-    private void WriteSeries(Exposition output, string labels, double[] sums)
-    {
-        {
-            if (_config.Kind != MetricKind.Histogram)
-            {
-                output.Sample(_config.Name, labels, sums[0] * _config.Scale);
-                return;
-            }
-            // slot i of a floor-log2 histogram holds values v with 2^i <= v < 2^(i+1) (slot 0: 0 and 1), so every
-            // value in it is <= 2^(i+1): that is the bucket's upper bound. The sum is not kept by the kernel: it is
-            // estimated from the buckets' midpoints (as exact as the histogram itself).
-            var bounds = new double[_slots];
-            double sum = 0;
-            for (int i = 0; i < _slots; i++)
-            {
-                bounds[i] = i == _slots - 1 ? double.PositiveInfinity : Math.ScaleB(1.0, i + 1) * _config.Scale;
-                sum += sums[i] * Math.ScaleB(1.5, i) * _config.Scale;
-            }
-            output.Histogram(_config.Name, labels, bounds, sums, sum);
-        }
     }
 
     private delegate void EntryAction(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value);

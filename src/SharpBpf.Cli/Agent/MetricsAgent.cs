@@ -50,6 +50,9 @@ internal sealed class MetricsAgent : IDisposable
 
     public string Prefix { get; private set; } = "";
 
+    /// <summary>Every configured metric, bound to its map.</summary>
+    public IReadOnlyList<MapMetric> Metrics => _metrics;
+
     private void Load(ProgramConfig p)
     {
         CollectionSpec spec = p.Tool is not null ? ToolSession.ReadSpec(p.Tool) : ElfReader.ReadFile(p.Object!);

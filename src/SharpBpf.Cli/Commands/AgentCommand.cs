@@ -15,8 +15,15 @@ internal static class AgentCommand
             (default 127.0.0.1:9435), with /healthz. SIGINT/SIGTERM detach everything; maps of programs with
             'pin: true' stay pinned under /sys/fs/bpf/sharpbpf-agent/NAME so a restart keeps counting.
 
+            Runs as a generic-host service (systemd Type=notify aware). With 'otlp' the same metrics are also pushed
+            to an OpenTelemetry collector.
+
             Example agent.yaml:
               listen: 127.0.0.1:9435
+              otlp:                     # optional
+                endpoint: http://127.0.0.1:4318   # /v1/metrics is added for http/protobuf
+                protocol: http/protobuf # or grpc
+                interval: 15s
               programs:
                 - tool: syscount        # syscalls_total{syscall}
                 - tool: biolatency      # bio_latency_seconds histogram
@@ -37,10 +44,7 @@ internal static class AgentCommand
             """) { config };
         Tools.ToolRunner.SetAction(cmd, (p, ct) =>
         {
-            var cfg = AgentConfig.Load(p.GetValue(config)!);
-            using var agent = MetricsAgent.Start(cfg);
-            Console.Error.WriteLine($"Serving metrics on {agent.Prefix}metrics ({cfg.Programs.Count} programs)... Hit Ctrl+C to end.");
-            agent.ServeAsync(ct).GetAwaiter().GetResult();
+            AgentService.Run(AgentConfig.Load(p.GetValue(config)!), ct);
             return Cli.ExitOk;
         });
         return cmd;

@@ -43,6 +43,37 @@ public class AgentConfigTests
         AssertUsageError("programs:\n  - tool: syscount\nlissten: 127.0.0.1:1\n", 3, "lissten", "unknown key");
 
     [Fact]
+    public void OtlpEndpointMustBeAnHttpUrl() =>
+        AssertUsageError("programs:\n  - tool: syscount\notlp:\n  endpoint: 127.0.0.1:4318\n", 4, "otlp.endpoint", "expected an http:// or https:// URL");
+
+    [Fact]
+    public void OtlpUnknownProtocol() =>
+        AssertUsageError("programs:\n  - tool: syscount\notlp:\n  endpoint: http://127.0.0.1:4318\n  protocol: http/json\n", 5, "otlp.protocol", "unknown protocol 'http/json'");
+
+    [Fact]
+    public void OtlpBadInterval() =>
+        AssertUsageError("programs:\n  - tool: syscount\notlp:\n  endpoint: http://127.0.0.1:4318\n  interval: 10ns\n", 5, "otlp.interval", "expected a duration");
+
+    [Fact]
+    public void OtlpUnknownKey() =>
+        AssertUsageError("programs:\n  - tool: syscount\notlp:\n  endpoint: http://127.0.0.1:4318\n  timeout: 5s\n", 5, "otlp.timeout", "unknown key");
+
+    [Fact]
+    public void OtlpDefaultsAndSignalPath()
+    {
+        var c = SharpBpf.Cli.Agent.AgentConfig.Parse("programs:\n  - tool: syscount\notlp:\n  endpoint: http://127.0.0.1:4318\n  headers: { x-token: abc }\n", "a.yaml");
+        Assert.Equal("http://127.0.0.1:4318/v1/metrics", c.Otlp!.Endpoint.ToString());
+        Assert.False(c.Otlp.Grpc);
+        Assert.Equal(TimeSpan.FromSeconds(15), c.Otlp.Interval);
+        Assert.Equal([new("x-token", "abc")], c.Otlp.Headers);
+        var g = SharpBpf.Cli.Agent.AgentConfig.Parse("programs:\n  - tool: syscount\notlp:\n  endpoint: http://collector:4317\n  protocol: grpc\n  interval: 500ms\n", "a.yaml");
+        Assert.Equal("http://collector:4317/", g.Otlp!.Endpoint.ToString());
+        Assert.True(g.Otlp.Grpc);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), g.Otlp.Interval);
+        Assert.Null(SharpBpf.Cli.Agent.AgentConfig.Parse("programs:\n  - tool: syscount\n", "a.yaml").Otlp);
+    }
+
+    [Fact]
     public void BadListenAddress() =>
         AssertUsageError("listen: localhost\nprograms:\n  - tool: syscount\n", 1, "listen", "expected ADDRESS:PORT");
 

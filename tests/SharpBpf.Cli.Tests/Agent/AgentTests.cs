@@ -173,4 +173,51 @@ public class AgentTests
             }
         }
     }
+
+    [Fact]
+    public void OtlpExportPushesTheSameMetricsToACollector()
+    {
+        KernelTest.Require();
+        int port = AgentProcess.FreePort(), otlpPort = AgentProcess.FreePort();
+        using var receiver = new OtlpReceiver(otlpPort);
+        string name = "agent-test-" + Guid.NewGuid().ToString("N")[..8];
+        string yaml = ObjectConfig(port, name, pin: false) + $"\notlp:\n  endpoint: http://127.0.0.1:{otlpPort}\n  interval: 300ms\n";
+        using var agent = AgentProcess.Start(yaml, out string config);
+        try
+        {
+            AgentProcess.RunTrue(3);
+            var labels = new Dictionary<string, string> { ["comm"] = "true", ["syscall"] = "exit_group", ["kind"] = "KIND_HIGH" };
+            OtlpPoint? exits = null;
+            var until = DateTime.UtcNow.AddSeconds(20);
+            while ((exits = receiver.Latest("agent_test_syscalls").FirstOrDefault(p => Matches(p, labels) && p.Value >= 3)) is null && DateTime.UtcNow < until)
+                Thread.Sleep(200);
+            Assert.True(exits is not null, $"no OTLP point with 3 exit_group calls of comm 'true' within 20 s; {receiver.Requests.Count} requests, errors: {string.Join("; ", receiver.Errors)}");
+            Assert.Equal("sum", exits.Kind);
+            Assert.True(exits.Monotonic, "a counter is a monotonic sum");
+            // the Prometheus endpoint reads the same map: it can only have counted more since
+            var scraped = AgentProcess.Scrape(port);
+            Assert.True(scraped["agent_test_syscalls_total{comm=\"true\",syscall=\"exit_group\",kind=\"KIND_HIGH\"}"] >= exits.Value);
+            // a histogram goes out as cumulative le buckets plus count and sum, read from one map walk
+            var request = receiver.Requests.LastOrDefault(r => r.Points.Any(p => p.Metric == "agent_test_nr_bucket"));
+            Assert.True(request is not null, $"no histogram buckets exported; metrics seen: {string.Join(", ", receiver.Requests.SelectMany(r => r.Points).Select(p => p.Metric).Distinct())}");
+            var high = request.Points.Where(p => p.Attributes.GetValueOrDefault("kind") == "KIND_HIGH").ToList();
+            double Bucket(string le) => high.Single(p => p.Metric == "agent_test_nr_bucket" && p.Attributes["le"] == le).Value;
+            Assert.True(Bucket("256") - Bucket("128") >= 3, "exit_group (231) lies in the bucket le=256");
+            Assert.Equal(Bucket("+Inf"), high.Single(p => p.Metric == "agent_test_nr_count").Value);
+            Assert.True(high.Single(p => p.Metric == "agent_test_nr_sum").Value > 0);
+            Assert.Equal("sharpbpf-agent", request.Resource["service.name"]);
+            Assert.Empty(receiver.Errors);
+            int before = receiver.Requests.Count;
+            Assert.Equal(0, agent.Stop("TERM"));
+            agent.AssertNothingLeft("count_sys_enter");
+            Assert.True(receiver.Requests.Count > before, "stopping exports once more");
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
+    private static bool Matches(OtlpPoint p, Dictionary<string, string> labels) =>
+        labels.All(kv => p.Attributes.GetValueOrDefault(kv.Key) == kv.Value) && p.Attributes.Count == labels.Count;
 }
