@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Reflection;
 using SharpBpf.Elf;
 using SharpBpf.Events;
@@ -6,6 +7,14 @@ using SharpBpf.Maps;
 using SharpBpf.Programs;
 
 namespace SharpBpf.Cli.Tools;
+
+/// <summary>How a tool with two variants attaches.</summary>
+internal enum ProbeVariant
+{
+    Auto,
+    Kprobe,
+    Tracepoint,
+}
 
 /// <summary>
 /// One run of a ready tool: its BPF object (embedded in this assembly, built from Tools/bpf/*.bpf.c by clang-14),
@@ -74,6 +83,42 @@ internal sealed class ToolSession : IDisposable
 
     public RawTracepointLink AttachRawTracepoint(string program, string name) =>
         Keep(RawTracepointLink.Attach(Program(program), name));
+
+    public KprobeLink AttachKprobe(string program, string function, bool isReturn = false) =>
+        Keep(KprobeLink.Attach(Program(program), function, new KprobeOptions { Return = isReturn }));
+
+    /// <summary>
+    /// Which variant of a tool with both runs: <see cref="ProbeVariant.Auto"/> takes the kprobe variant where the
+    /// kernel can attach kprobes (as the BCC/libbpf-tools originals do) and the tracepoint variant elsewhere; asking
+    /// for kprobes on a kernel without them is an error that says why.
+    /// </summary>
+    public static ProbeVariant ChooseVariant(string tool, ProbeVariant requested)
+    {
+        if (requested == ProbeVariant.Tracepoint) return requested;
+        var kprobes = Features.KernelFeatures.Attach("kprobe-attach");
+        if (kprobes.IsSupported) return ProbeVariant.Kprobe;
+        if (requested == ProbeVariant.Kprobe) throw new InvalidOperationException($"{tool}: --attach kprobe: {kprobes.Reason}");
+        return ProbeVariant.Tracepoint;
+    }
+
+    /// <summary>The <c>--attach</c> option of tools with a tracepoint and a kprobe variant.</summary>
+    public static Option<ProbeVariant> VariantOption() => new("--attach")
+    {
+        Description = "Attach through kprobes or the tracepoint (auto: kprobes where the kernel has them)",
+        DefaultValueFactory = _ => ProbeVariant.Auto,
+        CustomParser = r =>
+        {
+            switch (r.Tokens.Single().Value)
+            {
+                case "auto": return ProbeVariant.Auto;
+                case "kprobe": return ProbeVariant.Kprobe;
+                case "tracepoint": return ProbeVariant.Tracepoint;
+                case var v:
+                    r.AddError($"--attach: expected auto, kprobe or tracepoint, got '{v}'");
+                    return ProbeVariant.Auto;
+            }
+        },
+    };
 
     /// <summary>A reader of ring buffer <paramref name="map"/> that reports the records the programs counted as
     /// dropped in the per-CPU array <c>drops</c> (when the object has one).</summary>

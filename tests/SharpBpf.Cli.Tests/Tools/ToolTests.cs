@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using SharpBpf.Cli.Tools;
 using SharpBpf.TestUtilities;
 
 namespace SharpBpf.Cli.Tests.Tools;
@@ -134,6 +135,45 @@ public class ToolTests
         Assert.Equal(0, connect.Stop("INT"));
         Assert.Equal(0, life.Stop("TERM"));
         connect.AssertNothingLeft("inet_sock_set_state");
+    }
+
+    [Fact]
+    public void TcpconnectKprobeVariantLoadsAndIsChosenOnlyWhereKprobesAttach()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        // the kprobe variant passes the verifier on any kernel (CO-RE reads of struct sock), alone, as the tool loads it
+        using (var session = ToolSession.Load("tcpconnect", spec => spec.Programs.Remove("inet_sock_set_state")))
+            Assert.Equal(TcpConnect.KprobePrograms.Order(), session.Collection.Programs.Keys.Order());
+        var kprobes = SharpBpf.Features.KernelFeatures.Attach("kprobe-attach");
+        Assert.Equal(kprobes.IsSupported ? ProbeVariant.Kprobe : ProbeVariant.Tracepoint, ToolSession.ChooseVariant("tcpconnect", ProbeVariant.Auto));
+        Assert.Equal(ProbeVariant.Tracepoint, ToolSession.ChooseVariant("tcpconnect", ProbeVariant.Tracepoint));
+        if (kprobes.IsSupported)
+        {
+            using var connect = ToolProcess.Start("tcpconnect", "--attach", "kprobe", "--json", "-p", Environment.ProcessId.ToString());
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            using (var client = new TcpClient())
+            {
+                client.Connect(IPAddress.Loopback, port);
+                using var server = listener.AcceptTcpClient();
+            }
+            var c = connect.WaitFor(e => e.GetProperty("dport").GetInt32() == port, $"dport {port}");
+            Assert.Equal(Environment.ProcessId, c.GetProperty("pid").GetInt32());
+            Assert.Equal(0, connect.Stop("INT"));
+            connect.AssertNothingLeft(TcpConnect.KprobePrograms);
+        }
+        else
+        {
+            // asked for explicitly, kprobes that cannot attach are a runtime error saying why
+            var r = CliRunner.Run("tcpconnect", "--attach", "kprobe", "--duration", "1");
+            Assert.Equal(1, r.ExitCode);
+            Assert.Single(r.Stderr.TrimEnd('\n').Split('\n'));
+            Assert.StartsWith("sharpbpf: error: tcpconnect: --attach kprobe: ", r.Stderr);
+            Assert.Contains(kprobes.Reason!, r.Stderr);
+        }
+        Assert.Equal(2, CliRunner.Run("tcpconnect", "--attach", "fentry").ExitCode);
     }
 
     [Fact]
