@@ -128,4 +128,21 @@ public class BtfCommandTests
         Assert.Equal(CliRunner.Run("btf", "dump", "file", Vmlinux).Stdout, byPath.Stdout);
         Assert.Equal(byPath.Stdout, byKernel.Stdout);
     }
+
+    [Fact]
+    public void DumpFormatCSharpWritesBindingsForTheNamedTypes()
+    {
+        KernelTest.Require();
+        var r = CliRunner.Run("btf", "dump", "--kernel", "--format", "csharp", "--types", "iphdr", "--namespace", "My.Kernel");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("namespace My.Kernel;", r.Stdout);
+        Assert.Contains("[StructLayout(LayoutKind.Explicit, Size = 20)]\npublic unsafe struct iphdr\n", r.Stdout);
+        Assert.Contains("[FieldOffset(12)] public uint saddr;", r.Stdout);
+        Assert.DoesNotContain("struct task_struct", r.Stdout);
+        var unknown = CliRunner.Run("btf", "dump", "--kernel", "--format", "csharp", "--types", "no_such_type_xyz");
+        Assert.Equal(2, unknown.ExitCode);
+        Assert.Contains("no_such_type_xyz", unknown.Stderr);
+        Assert.Equal(2, CliRunner.Run("btf", "dump", "--kernel", "--types", "iphdr").ExitCode); // --types needs --format csharp
+        Assert.Equal(2, CliRunner.Run("btf", "dump", "--kernel", "--format", "csharp", "--namespace", "1bad").ExitCode);
+    }
 }

@@ -23,10 +23,17 @@ internal static class BtfCommands
         var source = new Argument<string?>("source") { Description = "'id ID', 'file PATH' or just PATH", Arity = ArgumentArity.ZeroOrOne };
         var what = new Argument<string?>("what") { Description = "a BTF id (see 'btf list') or a path: raw BTF (/sys/kernel/btf/vmlinux, a module's split BTF) or an ELF object with a .BTF section", Arity = ArgumentArity.ZeroOrOne };
         var kernel = new Option<bool>("--kernel") { Description = "the running kernel's BTF (/sys/kernel/btf/vmlinux); with --format c a vmlinux.h" };
-        var format = new Option<string>("--format", "-f") { Description = "raw: one entry per type like 'bpftool btf dump ... format raw'; c: C declarations (a vmlinux.h)", DefaultValueFactory = _ => "raw" };
-        format.AcceptOnlyFromAmong("raw", "c");
-        var dump = new Command("dump", "Print the types of a BTF object or file: dump [id ID | file PATH | PATH | --kernel] [--format raw|c]") { source, what, kernel, format };
-        dump.SetAction(p => Dump(p.GetValue(source), p.GetValue(what), p.GetValue(kernel), p.GetValue(format)!));
+        var format = new Option<string>("--format", "-f") { Description = "raw: one entry per type like 'bpftool btf dump ... format raw'; c: C declarations (a vmlinux.h); csharp: C# structs and enums with the exact layout", DefaultValueFactory = _ => "raw" };
+        format.AcceptOnlyFromAmong("raw", "c", "csharp");
+        var types = new Option<string?>("--types") { Description = "csharp: only these types (comma-separated struct/union/enum/typedef names) and what they contain by value" };
+        var ns = new Option<string>("--namespace") { Description = "csharp: the namespace of the generated types", DefaultValueFactory = _ => "Kernel" };
+        var dump = new Command("dump", """
+            Print the types of a BTF object or file: dump [id ID | file PATH | PATH | --kernel] [--format raw|c|csharp]
+
+            Example (C# bindings with the kernel's exact offsets):
+              sharpbpf btf dump --kernel --format csharp --types task_struct,sk_buff > Kernel.cs
+            """) { source, what, kernel, format, types, ns };
+        dump.SetAction(p => Dump(p.GetValue(source), p.GetValue(what), p.GetValue(kernel), p.GetValue(format)!, p.GetValue(types), p.GetValue(ns)!));
         btf.Subcommands.Add(dump);
         return btf;
     }
@@ -83,8 +90,11 @@ internal static class BtfCommands
 
     private const string KernelBtf = "/sys/kernel/btf/vmlinux";
 
-    private static int Dump(string? source, string? what, bool kernel, string format)
+    private static int Dump(string? source, string? what, bool kernel, string format, string? types, string ns)
     {
+        if (types is not null && format != "csharp") throw new UsageException("--types goes with --format csharp");
+        if (!System.Text.RegularExpressions.Regex.IsMatch(ns, @"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"))
+            throw new UsageException($"--namespace: '{ns}' is not a C# namespace name");
         if (kernel)
         {
             if (source is not null) throw new UsageException("--kernel takes no id or path");
@@ -117,6 +127,18 @@ internal static class BtfCommands
             spec = Parse(IsElf(bytes) ? ElfBtfSection(bytes, what) : bytes, what, baseSpec);
         }
         if (format == "c") BtfCDump.Write(spec, Output.Writer);
+        else if (format == "csharp")
+        {
+            var names = types?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            try
+            {
+                BtfCSharpDump.Write(spec, Output.Writer, names, ns);
+            }
+            catch (KeyNotFoundException e)
+            {
+                throw new UsageException($"--types: {e.Message}");
+            }
+        }
         else BtfDump.WriteRaw(spec, Output.Writer);
         return 0;
     }
