@@ -310,8 +310,10 @@ public static class ObjectLinker
                     }
                 }
                 dst.Align = Math.Max(dst.Align, align == 0 ? 1 : align);
-                int offset = checked((int)(((ulong)dst.Size + dst.Align - 1) / dst.Align * dst.Align));
-                int end = checked(offset + sec.Size);
+                ulong aligned = ((ulong)dst.Size + dst.Align - 1) / dst.Align * dst.Align;
+                if (aligned + (ulong)sec.Size > int.MaxValue / 2)
+                    throw new ObjectLinkException(input.Name, $"section '{sec.Name}' would grow past 1 GiB ({aligned} + {sec.Size} bytes)", section: sec.Name);
+                int offset = (int)aligned, end = offset + sec.Size;
                 if (sec.Type != ElfSection.SHT_NOBITS)
                 {
                     if (dst.Data.Length < end) Array.Resize(ref dst.Data, Math.Max(end, dst.Data.Length * 2));
@@ -621,7 +623,10 @@ public static class ObjectLinker
                     if (srcSym.Type == ElfSymbol.STT_SECTION)
                     {
                         // The addend is in place: shift it by where the referenced section's piece now starts.
-                        int symSecOffset = input.Sections[srcSym.SectionIndex].Offset;
+                        if (!input.Sections.TryGetValue(srcSym.SectionIndex, out var symPlaced) || target.Type == ElfSection.SHT_NOBITS)
+                            throw new ObjectLinkException(input.Name, $"relocation at {r.Offset} of '{target.Name}' is against section symbol {r.SymbolIndex}, which names no code or data section (or relocates .bss)",
+                                symbol: srcSym.Name, section: rel.Name);
+                        int symSecOffset = symPlaced.Offset;
                         var data = dst.Data.AsSpan(at);
                         if (target.IsExecutable)
                         {
