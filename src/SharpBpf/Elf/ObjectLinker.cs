@@ -28,8 +28,9 @@ public sealed record ObjectLinkOptions
 /// per input), rewrites relocations for the new section offsets and symbol indexes, and merges .BTF (types of every
 /// input appended, one VAR/FUNC per global, DATASECs rebuilt with the merged offsets) and .BTF.ext (func, line and
 /// CO-RE records moved to the merged instruction offsets). DWARF sections are dropped, as libbpf does.
-/// <para>Unlike libbpf the output BTF is not deduplicated: each input's types stay as separate copies, which the
-/// kernel accepts. Pure: no syscalls, the same inputs give the same bytes.</para>
+/// <para>The merged BTF is deduplicated structurally (identical types from different inputs kept once); unlike
+/// libbpf's <c>btf__dedup</c>, forward declarations are not resolved to their structs. Pure: no syscalls, the same
+/// inputs give the same bytes.</para>
 /// </summary>
 public static class ObjectLinker
 {
@@ -693,6 +694,14 @@ public static class ObjectLinker
                         rec.Extra[0] = (uint)v.Linkage;
                         break;
                     case BtfFunc fn when rec.Kind == BtfKind.Func:
+                        // As libbpf: the declaration's prototype gets the definition's parameter names, so that
+                        // deduplication sees the two prototypes as one.
+                        if (rec.SizeOrType != 0 && _types[(int)rec.SizeOrType - 1] is { Kind: BtfKind.FuncProto, Names: { } names }
+                            && btf.TypeById(fn.ProtoTypeId) is BtfFuncProto proto && proto.Parameters.Count == names.Length)
+                        {
+                            for (int k = 0; k < names.Length; k++)
+                                if (names[k].Length == 0) names[k] = proto.Parameters[k].Name;
+                        }
                         rec.SizeOrType = MapType(input, fn.ProtoTypeId, $"FUNC '{fn.Name}'");
                         rec.Vlen = (int)fn.Linkage;
                         break;
@@ -846,8 +855,95 @@ public static class ObjectLinker
             return WriteElf(btf, btfExt);
         }
 
+        /// <summary>The positions of type ids inside a merged type: in <see cref="MType.SizeOrType"/> (by kind) and in
+        /// <see cref="MType.Extra"/>.</summary>
+        private static bool SizeOrTypeIsId(BtfKind kind) => kind is BtfKind.Pointer or BtfKind.Typedef or BtfKind.Volatile or BtfKind.Const
+            or BtfKind.Restrict or BtfKind.TypeTag or BtfKind.Func or BtfKind.Var or BtfKind.FuncProto or BtfKind.DeclTag;
+
+        private static bool ExtraIsId(MType t, int k) => t.Kind switch
+        {
+            BtfKind.Array => k < 2,
+            BtfKind.Struct or BtfKind.Union => k % 3 == 1,
+            BtfKind.FuncProto => k % 2 == 1,
+            _ => false,
+        };
+
+        /// <summary>
+        /// Merges structurally identical types (the copies each input brings of <c>int</c>, <c>__u64</c>, a shared
+        /// struct, a prototype ...): the coarsest partition in which types of one class have the same kind, name, sizes,
+        /// member names and offsets, and refer to types of the same classes (partition refinement, so cycles through
+        /// pointers are handled). Each class keeps its first type. VARs are never merged (each is one variable).
+        /// Unlike <c>btf__dedup</c> a FWD is not resolved to its struct.
+        /// </summary>
+        private void Deduplicate()
+        {
+            int n = _types.Count;
+            var cls = new int[n + 1]; // class of each id; 0 = void
+            var index = new Dictionary<string, int>(StringComparer.Ordinal);
+            var sb = new StringBuilder();
+            for (int id = 1; id <= n; id++)
+            {
+                var t = _types[id - 1]!;
+                sb.Clear().Append((int)t.Kind).Append('|').Append(t.Name).Append('|').Append(t.Vlen).Append('|').Append(t.KFlag);
+                if (t.Kind == BtfKind.Var) sb.Append("|#").Append(id);
+                if (!SizeOrTypeIsId(t.Kind)) sb.Append('|').Append(t.SizeOrType);
+                for (int k = 0; k < t.Extra.Length; k++) sb.Append('|').Append(ExtraIsId(t, k) ? "*" : t.Extra[k].ToString(System.Globalization.CultureInfo.InvariantCulture));
+                if (t.Names is not null) foreach (var m in t.Names) sb.Append('|').Append(m);
+                string key = sb.ToString();
+                if (!index.TryGetValue(key, out int c)) index[key] = c = index.Count + 1;
+                cls[id] = c;
+            }
+            int classes = index.Count;
+            while (true)
+            {
+                var refined = new int[n + 1];
+                var next = new Dictionary<string, int>(StringComparer.Ordinal);
+                for (int id = 1; id <= n; id++)
+                {
+                    var t = _types[id - 1]!;
+                    sb.Clear().Append(cls[id]);
+                    if (SizeOrTypeIsId(t.Kind)) sb.Append(',').Append(cls[t.SizeOrType]);
+                    for (int k = 0; k < t.Extra.Length; k++) if (ExtraIsId(t, k)) sb.Append(',').Append(cls[t.Extra[k]]);
+                    string key = sb.ToString();
+                    if (!next.TryGetValue(key, out int c)) next[key] = c = next.Count + 1;
+                    refined[id] = c;
+                }
+                cls = refined;
+                if (next.Count == classes) break;
+                classes = next.Count;
+            }
+            var remap = new uint[n + 1];
+            var first = new Dictionary<int, uint>();
+            var kept = new List<MType?>();
+            for (int id = 1; id <= n; id++)
+            {
+                if (first.TryGetValue(cls[id], out uint rep))
+                {
+                    remap[id] = rep;
+                    continue;
+                }
+                kept.Add(_types[id - 1]);
+                first[cls[id]] = remap[id] = (uint)kept.Count;
+            }
+            foreach (var t in kept)
+            {
+                if (SizeOrTypeIsId(t!.Kind)) t.SizeOrType = remap[t.SizeOrType];
+                for (int k = 0; k < t.Extra.Length; k++) if (ExtraIsId(t, k)) t.Extra[k] = remap[t.Extra[k]];
+            }
+            _types.Clear();
+            _types.AddRange(kept);
+            foreach (var gs in _symbols) gs.BtfId = remap[gs.BtfId];
+            foreach (var sec in _sections)
+            {
+                for (int k = 0; k < sec.StaticVars.Count; k++) sec.StaticVars[k] = sec.StaticVars[k] with { Type = remap[sec.StaticVars[k].Type] };
+                for (int k = 0; k < sec.Funcs.Count; k++) sec.Funcs[k] = sec.Funcs[k] with { Type = remap[sec.Funcs[k].Type] };
+                for (int k = 0; k < sec.Cores.Count; k++) sec.Cores[k] = sec.Cores[k] with { Type = remap[sec.Cores[k].Type] };
+            }
+        }
+
         private (byte[] Btf, byte[]? Ext) BuildBtf()
         {
+            Deduplicate();
             var w = new BtfWriter();
             for (int i = 0; i < _types.Count; i++)
             {

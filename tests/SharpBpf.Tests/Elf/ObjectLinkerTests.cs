@@ -72,8 +72,12 @@ public class ObjectLinkerTests
             var fn = Assert.IsType<BtfFunc>(linkAdd);
             Assert.Equal(BtfFuncLinkage.Global, fn.Linkage);
             Assert.Equal("x", ((BtfFuncProto)spec.Btf.TypeById(fn.ProtoTypeId)).Parameters[0].Name);
-            // Static subprograms stay per object: two 'scale' functions and two static FUNCs.
-            Assert.Equal(2, spec.Btf.TypesByName("scale").Count);
+            // Static subprograms stay per object: two 'scale' symbols; their identical static FUNCs are one BTF type
+            // after deduplication (as with libbpf), and no other type is left twice.
+            Assert.Equal(2, ElfFile.Parse(File.ReadAllBytes(output)).Symbols.Count(s => s.Name == "scale" && s.Type == ElfSymbol.STT_FUNC && s.Bind == ElfSymbol.STB_LOCAL));
+            Assert.Single(spec.Btf.TypesByName("scale"));
+            var described = spec.Btf.Types.Where(t => t.Name.Length > 0).Select(t => $"{t.Kind} {t.Name}").ToList();
+            Assert.Equal(described.Distinct().Count(), described.Count);
         }
         finally
         {
@@ -198,7 +202,7 @@ public class ObjectLinkerTests
 
     /// <summary>Our output against <c>bpftool gen object</c>'s (libbpf's linker) on the same inputs: same sections with
     /// the same sizes, same symbols at the same places, same relocations, same DATASECs and the same .BTF.ext records
-    /// (by function, instruction and source line). Only the BTF type numbering differs (libbpf deduplicates).</summary>
+    /// (by function, instruction and source line), and after deduplication the same BTF.</summary>
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -222,6 +226,20 @@ public class ObjectLinkerTests
             Assert.Equal(theirs.Relocations, ours.Relocations);
             Assert.Equal(theirs.Datasecs, ours.Datasecs);
             Assert.Equal(theirs.Ext, ours.Ext);
+            // After deduplication the BTF is libbpf's, type for type, in the same order.
+            string oursPath = theirsPath + ".ours";
+            File.WriteAllBytes(oursPath, LinkPair(reversed));
+            try
+            {
+                var (rc1, ourDump) = BpftoolCrossCheckTests.Bpftool($"btf dump file {oursPath}");
+                var (rc2, theirDump) = BpftoolCrossCheckTests.Bpftool($"btf dump file {theirsPath}");
+                Assert.True(rc1 == 0 && rc2 == 0, ourDump + theirDump);
+                Assert.Equal(theirDump, ourDump);
+            }
+            finally
+            {
+                File.Delete(oursPath);
+            }
         }
         finally
         {
