@@ -7,14 +7,16 @@
 
 extern __u64 link_add(__u64 x);
 extern __u64 b_counter;
+extern __u64 link_text(void);
 extern struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 8);
+	__uint(max_entries, 16);
 	__type(key, __u32);
 	__type(value, __u64);
 } link_results SEC(".maps");
 
 const volatile __u64 a_rodata = 7; // .rodata of this object
+static __u64 a_static = 11;        // .data, reached through the section symbol plus an offset
 
 struct task_struct {
 	int pid;
@@ -29,6 +31,14 @@ static __noinline __u64 scale(__u64 x)
 __weak __noinline __u64 link_weak(__u64 x)
 {
 	return x + 1;
+}
+
+static __always_inline __u64 text(const char *s)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), s);
+	return v;
 }
 
 static void put(__u32 k, __u64 v)
@@ -47,6 +57,10 @@ int link_a_prog(struct xdp_md *ctx)
 	b_counter += 10;                       // link_b's .data
 	put(4, b_counter);
 	put(5, link_weak(40));                 // link_b's strong definition: 42
+	put(6, link_text());                   // link_b's string literal, through its .rodata.str1.1 piece
+	put(7, text("linkA!!"));               // ours, in the same merged section
+	a_static += 1;
+	put(8, a_static);
 	return XDP_PASS;
 }
 

@@ -6,13 +6,14 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 8);
+	__uint(max_entries, 16);
 	__type(key, __u32);
 	__type(value, __u64);
 } link_results SEC(".maps");
 
 const volatile __u64 b_rodata = 1000; // .rodata of this object
 __u64 b_counter = 5;                   // .data, extern in link_a
+static __u64 b_static = 13;            // .data, reached through the section symbol plus an offset
 
 // Same name as link_a's static subprogram: static symbols stay per object.
 static __noinline __u64 scale(__u64 x)
@@ -26,6 +27,15 @@ __noinline __u64 link_add(__u64 x)
 	return x + b_rodata + scale(x);
 }
 
+// A string literal (.rodata.str1.1) read through its address.
+__noinline __u64 link_text(void)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), "linkB!!");
+	return v;
+}
+
 // Strong: wins over link_a's weak definition whichever object comes first.
 __noinline __u64 link_weak(__u64 x)
 {
@@ -37,6 +47,10 @@ int link_b_prog(struct xdp_md *ctx)
 {
 	__u32 k = 3;
 	__u64 v = scale(2) + b_rodata;
+	bpf_map_update_elem(&link_results, &k, &v, 0);
+	k = 9;
+	b_static += 2;
+	v = b_static;
 	bpf_map_update_elem(&link_results, &k, &v, 0);
 	return XDP_PASS;
 }

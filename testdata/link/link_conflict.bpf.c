@@ -5,7 +5,7 @@
 
 extern struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 16);
+	__uint(max_entries, 32);
 	__type(key, __u32);
 	__type(value, __u64);
 } link_results SEC(".maps");

@@ -9,7 +9,7 @@ namespace SharpBpf.Tests.Elf;
 /// <summary>
 /// The static linker on testdata/link: link_a calls a global function, writes a map and a global variable that
 /// link_b defines (externs in link_a), calls a weak function link_b overrides, has a CO-RE relocation and its own
-/// .rodata constant; both have a static subprogram named <c>scale</c>. The linked object loads and its programs
+/// .rodata constant; both have a static subprogram named <c>scale</c>, a static .data variable and a string literal. The linked object loads and its programs
 /// run with the values only correct linking gives.
 /// </summary>
 [Collection(KernelCollection.Name)]
@@ -48,6 +48,12 @@ public class ObjectLinkerTests
         Assert.Equal(2ul * 5 + 1000, U64(results, 3));   // link_b_prog: its scale and rodata at their merged offsets
         Assert.Equal(5ul + 10, U64(results, 4));         // link_b's .data variable, changed by link_a
         Assert.Equal(42ul, U64(results, 5));             // the strong link_weak, whichever object came first
+        // String literals of both objects in one merged .rodata.str1.1, static .data variables of both in one .data:
+        // reached through section symbols whose in-place offsets the linker shifted.
+        Assert.Equal(BitConverter.ToUInt64("linkB!!\0"u8), U64(results, 6));
+        Assert.Equal(BitConverter.ToUInt64("linkA!!\0"u8), U64(results, 7));
+        Assert.Equal(11ul + 1, U64(results, 8));
+        Assert.Equal(13ul + 2, U64(results, 9));
     }
 
     [Fact]
@@ -177,18 +183,18 @@ public class ObjectLinkerTests
         Assert.Equal("link_results", e.Symbol);
         Assert.Equal("link/link_conflict.bpf.o", e.File);
         Assert.Equal("link/link_b.bpf.o", e.OtherFile);
-        Assert.Contains("max_entries 8 against 16", e.Message);
+        Assert.Contains("max_entries 16 against 32", e.Message);
     }
 
     [Fact]
     public void UnresolvedExternsAreAllowedUnlessStrict()
     {
         var alone = ElfFile.Parse(ObjectLinker.Link([Input("link/link_a.bpf.o")]));
-        Assert.Equal(new[] { "b_counter", "link_add", "link_results" },
+        Assert.Equal(new[] { "b_counter", "link_add", "link_results", "link_text" },
             alone.Symbols.Where(s => s.IsGlobal && s.SectionIndex == ElfSymbol.SHN_UNDEF).Select(s => s.Name).Order());
         var e = Assert.Throws<ObjectLinkException>(() => ObjectLinker.Link([Input("link/link_a.bpf.o")], new ObjectLinkOptions { Strict = true }));
         Assert.Contains("unresolved extern", e.Message);
-        Assert.Contains(e.Symbol!, new[] { "b_counter", "link_add", "link_results" });
+        Assert.Contains(e.Symbol!, new[] { "b_counter", "link_add", "link_results", "link_text" });
         // A linked library links again: (a) then b gives the same programs as a with b.
         var twice = ElfReader.Read(ObjectLinker.Link([new ObjectLinkInput("a-linked", ObjectLinker.Link([Input("link/link_a.bpf.o")])), Input("link/link_b.bpf.o")]));
         var once = ElfReader.Read(LinkPair());
