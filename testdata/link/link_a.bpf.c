@@ -8,6 +8,8 @@
 extern __u64 link_add(__u64 x);
 extern __u64 b_counter;
 extern __u64 link_text(void);
+struct link_pair; // only declared here: BTF has a FWD that the linker resolves to link_b's struct
+extern __u64 link_pair_sum(struct link_pair *p);
 extern struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 16);
@@ -61,6 +63,8 @@ int link_a_prog(struct xdp_md *ctx)
 	put(7, text("linkA!!"));               // ours, in the same merged section
 	a_static += 1;
 	put(8, a_static);
+	__u64 pair[2] = { 30, 12 };
+	put(10, link_pair_sum((struct link_pair *)pair));
 	return XDP_PASS;
 }
 

@@ -36,6 +36,16 @@ __noinline __u64 link_text(void)
 	return v;
 }
 
+struct link_pair {
+	__u64 first, second;
+};
+
+// Takes a struct link_a knows only as a forward declaration.
+__noinline __u64 link_pair_sum(struct link_pair *p)
+{
+	return p ? p->first + p->second : 0;
+}
+
 // Strong: wins over link_a's weak definition whichever object comes first.
 __noinline __u64 link_weak(__u64 x)
 {

@@ -54,6 +54,7 @@ public class ObjectLinkerTests
         Assert.Equal(BitConverter.ToUInt64("linkA!!\0"u8), U64(results, 7));
         Assert.Equal(11ul + 1, U64(results, 8));
         Assert.Equal(13ul + 2, U64(results, 9));
+        Assert.Equal(30ul + 12, U64(results, 10)); // a struct link_a only declares, passed to link_b's global function
     }
 
     [Fact]
@@ -190,11 +191,11 @@ public class ObjectLinkerTests
     public void UnresolvedExternsAreAllowedUnlessStrict()
     {
         var alone = ElfFile.Parse(ObjectLinker.Link([Input("link/link_a.bpf.o")]));
-        Assert.Equal(new[] { "b_counter", "link_add", "link_results", "link_text" },
+        Assert.Equal(new[] { "b_counter", "link_add", "link_pair_sum", "link_results", "link_text" },
             alone.Symbols.Where(s => s.IsGlobal && s.SectionIndex == ElfSymbol.SHN_UNDEF).Select(s => s.Name).Order());
         var e = Assert.Throws<ObjectLinkException>(() => ObjectLinker.Link([Input("link/link_a.bpf.o")], new ObjectLinkOptions { Strict = true }));
         Assert.Contains("unresolved extern", e.Message);
-        Assert.Contains(e.Symbol!, new[] { "b_counter", "link_add", "link_results", "link_text" });
+        Assert.Contains(e.Symbol!, new[] { "b_counter", "link_add", "link_pair_sum", "link_results", "link_text" });
         // A linked library links again: (a) then b gives the same programs as a with b.
         var twice = ElfReader.Read(ObjectLinker.Link([new ObjectLinkInput("a-linked", ObjectLinker.Link([Input("link/link_a.bpf.o")])), Input("link/link_b.bpf.o")]));
         var once = ElfReader.Read(LinkPair());
