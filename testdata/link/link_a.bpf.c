@@ -1,6 +1,7 @@
 // Static linking (ObjectLinker, `sharpbpf obj link`): calls a function, uses a map and a global variable that
 // link_b.bpf.c defines (extern here), has its own .rodata constant, a static subprogram named like one in
-// link_b, and a CO-RE relocation. Only the linked pair loads (XDP test runs).
+// link_b, static .data variables, string literals and a CO-RE relocation. Only the linked pair loads (XDP test
+// runs).
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -8,7 +9,7 @@
 extern __u64 link_add(__u64 x);
 extern __u64 b_counter;
 extern __u64 link_text(void);
-struct link_pair; // only declared here: BTF has a FWD that the linker resolves to link_b's struct
+struct link_pair; // only declared here (a BTF FWD); link_b defines it
 extern __u64 link_pair_sum(struct link_pair *p);
 extern struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
