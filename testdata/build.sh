@@ -5,13 +5,15 @@
 # into a temporary directory and compares bytes.
 # Programs that need kernel types include testdata/vmlinux.h: our own `sharpbpf btf dump --kernel --format c`
 # of the kernel whose BTF sha256 is in vmlinux.h.btf-sha256 (checked in, so objects do not depend on the build host).
+# link/ holds inputs of the static linker tests (ObjectLinkerTests): only the linked pair loads, so they stay out of
+# the every-object tests that glob testdata/*.bpf.o.
 # Usage: testdata/build.sh [OUTDIR]   (default: testdata itself)
 set -euo pipefail
 cd "$(dirname "$0")"
 out="${1:-.}"
-mkdir -p "$out"
+mkdir -p "$out" "$out/link"
 CLANG="${CLANG:-clang-14}"
-for src in *.bpf.c; do
+for src in *.bpf.c link/*.bpf.c; do
   obj="$out/${src%.c}.o"
   "$CLANG" -target bpf -O2 -g -Wall -Werror \
     -fdebug-prefix-map="$PWD"=. -fno-ident \

@@ -21,6 +21,10 @@ internal static class TestData
     public static IReadOnlyList<string> Objects =>
         [.. System.IO.Directory.GetFiles(Directory, "*.bpf.o").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
 
+    /// <summary>The static linker's inputs in testdata/link/, as paths relative to testdata/ (e.g. <c>link/link_a.bpf.o</c>).</summary>
+    public static IReadOnlyList<string> LinkObjects =>
+        [.. System.IO.Directory.GetFiles(Path.Combine(Directory, "link"), "*.bpf.o").Select(f => "link/" + Path.GetFileName(f)).Order(StringComparer.Ordinal)];
+
     public static TheoryData<string> ObjectNames()
     {
         var data = new TheoryData<string>();

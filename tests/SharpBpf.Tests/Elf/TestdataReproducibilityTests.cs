@@ -11,6 +11,8 @@ public class TestdataReproducibilityTests
         var sources = Directory.GetFiles(TestData.Directory, "*.bpf.c").Select(f => Path.GetFileName(f)[..^2]).Order().ToArray();
         var objects = TestData.Objects.Select(f => f[..^2]).ToArray();
         Assert.Equal(sources, objects);
+        var linkSources = Directory.GetFiles(Path.Combine(TestData.Directory, "link"), "*.bpf.c").Select(f => "link/" + Path.GetFileName(f)[..^2]).Order().ToArray();
+        Assert.Equal(linkSources, TestData.LinkObjects.Select(f => f[..^2]).ToArray());
         Assert.True(sources.Length >= 25, $"only {sources.Length} testdata programs");
     }
 
@@ -35,7 +37,7 @@ public class TestdataReproducibilityTests
             p.StandardOutput.ReadToEnd();
             p.WaitForExit();
             Assert.True(p.ExitCode == 0, $"build.sh failed: {err}");
-            var differing = TestData.Objects
+            var differing = TestData.Objects.Concat(TestData.LinkObjects)
                 .Where(o => !File.ReadAllBytes(Path.Combine(outDir, o)).AsSpan().SequenceEqual(TestData.Read(o)))
                 .ToList();
             Assert.True(differing.Count == 0, $"rebuilt objects differ from the checked-in ones: {string.Join(", ", differing)} (run testdata/build.sh and commit)");
