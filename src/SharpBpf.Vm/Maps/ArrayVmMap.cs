@@ -32,7 +32,7 @@ public sealed unsafe class ArrayVmMap : VmMap
 
     private byte* Pointer(uint index, int cpu) => _storage + ((ulong)index * (ulong)_cpus + (ulong)cpu) * _stride;
 
-    internal override ulong ProgramLookup(ReadOnlySpan<byte> key) => ProgramLookupOnCpu(key, Vm.Options.Cpu);
+    internal override ulong ProgramLookup(ReadOnlySpan<byte> key) => ProgramLookupOnCpu(key, Type == MapType.PerCpuArray ? Vm.Options.Cpu : 0);
 
     internal override ulong ProgramLookupOnCpu(ReadOnlySpan<byte> key, int cpu)
     {

@@ -154,9 +154,11 @@ public unsafe class HashVmMap : VmMap
         return slot;
     }
 
-    internal override ulong ProgramLookup(ReadOnlySpan<byte> key) => ProgramLookupOnCpu(key, Vm.Options.Cpu);
+    internal override ulong ProgramLookup(ReadOnlySpan<byte> key) => LookupCore(key, IsPerCpu ? Vm.Options.Cpu : 0);
 
-    internal override ulong ProgramLookupOnCpu(ReadOnlySpan<byte> key, int cpu)
+    internal override ulong ProgramLookupOnCpu(ReadOnlySpan<byte> key, int cpu) => LookupCore(key, cpu);
+
+    private protected ulong LookupCore(ReadOnlySpan<byte> key, int cpu)
     {
         int slot = Find(key);
         if (slot < 0 || (uint)cpu >= (uint)_cpus) return 0;

@@ -43,7 +43,7 @@ public sealed class LpmTrieVmMap : HashVmMap
         {
             if (_perLength[len] == 0) continue;
             Normalize(key, (uint)len, _scratch);
-            ulong a = base.ProgramLookup(_scratch);
+            ulong a = LookupCore(_scratch, 0);
             if (a != 0) return a;
         }
         return 0;
