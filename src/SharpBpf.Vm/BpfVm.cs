@@ -350,6 +350,13 @@ public sealed unsafe partial class BpfVm : IDisposable
         if (frame.Length < 14) throw new ArgumentException($"a packet needs at least an Ethernet header (14 bytes), got {frame.Length}", nameof(frame));
         if (frame.Length > Options.MaxPacketSize)
             throw new ArgumentException($"the packet is {frame.Length} bytes, more than MaxPacketSize {Options.MaxPacketSize}", nameof(frame));
+        if (layout.IsSkb && frame.Length >= 14)
+        {
+            // the kernel's skb test run refuses an IPv4/IPv6 frame too short for its network header (EINVAL)
+            int type = frame[12] << 8 | frame[13];
+            if ((type == 0x0800 && frame.Length < 14 + 20) || (type == 0x86dd && frame.Length < 14 + 40))
+                throw new ArgumentException($"a {(type == 0x0800 ? "IPv4" : "IPv6")} frame of {frame.Length} bytes is shorter than its network header (the kernel's test run refuses it too)", nameof(frame));
+        }
         _ctxLayout = layout;
         _frameStart = PacketHeadroom;
         frame.CopyTo(new Span<byte>(_packet + _frameStart, frame.Length));
@@ -409,6 +416,12 @@ public sealed unsafe partial class BpfVm : IDisposable
     }
 
     internal int PacketDataLength => _dataEnd - _dataStart;
+
+    internal void ClearLinkHeader()
+    {
+        _frameStart = _dataStart - 14;
+        new Span<byte>(_packet + _frameStart, 14).Clear();
+    }
 
     internal Span<byte> PacketData => new(_packet + _dataStart, _dataEnd - _dataStart);
 

@@ -65,7 +65,14 @@ public sealed class VmProgram
     {
         var layout = _layout ?? throw new InvalidOperationException($"{Type} programs have no packet context in the VM: use Run(memory)");
         Vm.PreparePacket(layout, packet, context);
-        return Vm.Execute(this, (ulong)BpfVm.RegionContext << Mem.RegionShift, 0);
+        try
+        {
+            return Vm.Execute(this, (ulong)BpfVm.RegionContext << Mem.RegionShift, 0);
+        }
+        finally
+        {
+            if (!layout.L2) Vm.ClearLinkHeader(); // the kernel's test run zeroes the Ethernet header it pushes back
+        }
     }
 
     internal ulong ExecuteOnce(ulong r1, ulong r2) =>
