@@ -433,7 +433,9 @@ public sealed unsafe partial class BpfVm : IDisposable
         PendingTailCall = null;
         ExitRequested = false;
         Depth = 0;
-        new Span<byte>(Stack, MaxFrames * StackSizePerFrame).Clear();
+        // the main frame starts zeroed (deterministic runs); callee frames keep what earlier runs left, as uninitialized
+        // as the kernel's stack (a verified program never reads stack it did not write)
+        new Span<byte>(Stack + (MaxFrames - 1) * StackSizePerFrame, StackSizePerFrame).Clear();
         var p = program;
         try
         {

@@ -150,21 +150,126 @@ internal static unsafe class Interpreter
                     case VmOp.Ja: pc = (int)i->Imm64; continue;
                     case VmOp.MayGoto: if (--mayGoto < 0) pc = (int)i->Imm64; continue;
                     case VmOp.LdDw: r[i->Dst] = (ulong)i->Imm64; pc++; continue;
-                    case VmOp.LdxB: r[i->Dst] = Mem.Ld8(vm, regions, count, r[i->Src] + (ulong)(long)i->Off, cur); continue;
-                    case VmOp.LdxH: r[i->Dst] = Mem.Ld16(vm, regions, count, r[i->Src] + (ulong)(long)i->Off, cur); continue;
-                    case VmOp.LdxW: r[i->Dst] = Mem.Ld32(vm, regions, count, r[i->Src] + (ulong)(long)i->Off, cur); continue;
-                    case VmOp.LdxDW: r[i->Dst] = Mem.Ld64(vm, regions, count, r[i->Src] + (ulong)(long)i->Off, cur); continue;
-                    case VmOp.LdxSB: r[i->Dst] = (ulong)(long)(sbyte)Mem.Ld8(vm, regions, count, r[i->Src] + (ulong)(long)i->Off, cur); continue;
-                    case VmOp.LdxSH: r[i->Dst] = (ulong)(long)(short)Mem.Ld16(vm, regions, count, r[i->Src] + (ulong)(long)i->Off, cur); continue;
-                    case VmOp.LdxSW: r[i->Dst] = (ulong)(long)(int)Mem.Ld32(vm, regions, count, r[i->Src] + (ulong)(long)i->Off, cur); continue;
-                    case VmOp.StB: Mem.St8(vm, regions, count, r[i->Dst] + (ulong)(long)i->Off, (ulong)i->Imm64, cur); continue;
-                    case VmOp.StH: Mem.St16(vm, regions, count, r[i->Dst] + (ulong)(long)i->Off, (ulong)i->Imm64, cur); continue;
-                    case VmOp.StW: Mem.St32(vm, regions, count, r[i->Dst] + (ulong)(long)i->Off, (ulong)i->Imm64, cur); continue;
-                    case VmOp.StDW: Mem.St64(vm, regions, count, r[i->Dst] + (ulong)(long)i->Off, (ulong)i->Imm64, cur); continue;
-                    case VmOp.StxB: Mem.St8(vm, regions, count, r[i->Dst] + (ulong)(long)i->Off, r[i->Src], cur); continue;
-                    case VmOp.StxH: Mem.St16(vm, regions, count, r[i->Dst] + (ulong)(long)i->Off, r[i->Src], cur); continue;
-                    case VmOp.StxW: Mem.St32(vm, regions, count, r[i->Dst] + (ulong)(long)i->Off, r[i->Src], cur); continue;
-                    case VmOp.StxDW: Mem.St64(vm, regions, count, r[i->Dst] + (ulong)(long)i->Off, r[i->Src], cur); continue;
+                    case VmOp.LdxB:
+                    {
+                        ulong a = r[i->Src] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 1 <= regions[ix].ReadLength) { byte* p = regions[ix].Base + (uint)a; r[i->Dst] = *p; }
+                        else r[i->Dst] = vm.LoadSlow(cur, a, 1);
+                        continue;
+                    }
+                    case VmOp.LdxH:
+                    {
+                        ulong a = r[i->Src] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 2 <= regions[ix].ReadLength) { byte* p = regions[ix].Base + (uint)a; r[i->Dst] = Unsafe.ReadUnaligned<ushort>(p); }
+                        else r[i->Dst] = vm.LoadSlow(cur, a, 2);
+                        continue;
+                    }
+                    case VmOp.LdxW:
+                    {
+                        ulong a = r[i->Src] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 4 <= regions[ix].ReadLength) { byte* p = regions[ix].Base + (uint)a; r[i->Dst] = Unsafe.ReadUnaligned<uint>(p); }
+                        else r[i->Dst] = vm.LoadSlow(cur, a, 4);
+                        continue;
+                    }
+                    case VmOp.LdxDW:
+                    {
+                        ulong a = r[i->Src] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 8 <= regions[ix].ReadLength) { byte* p = regions[ix].Base + (uint)a; r[i->Dst] = Unsafe.ReadUnaligned<ulong>(p); }
+                        else r[i->Dst] = vm.LoadSlow(cur, a, 8);
+                        continue;
+                    }
+                    case VmOp.LdxSB:
+                    {
+                        ulong a = r[i->Src] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 1 <= regions[ix].ReadLength) { byte* p = regions[ix].Base + (uint)a; r[i->Dst] = (ulong)(long)(sbyte)(*p); }
+                        else r[i->Dst] = (ulong)(long)(sbyte)(vm.LoadSlow(cur, a, 1));
+                        continue;
+                    }
+                    case VmOp.LdxSH:
+                    {
+                        ulong a = r[i->Src] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 2 <= regions[ix].ReadLength) { byte* p = regions[ix].Base + (uint)a; r[i->Dst] = (ulong)(long)(short)(Unsafe.ReadUnaligned<ushort>(p)); }
+                        else r[i->Dst] = (ulong)(long)(short)(vm.LoadSlow(cur, a, 2));
+                        continue;
+                    }
+                    case VmOp.LdxSW:
+                    {
+                        ulong a = r[i->Src] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 4 <= regions[ix].ReadLength) { byte* p = regions[ix].Base + (uint)a; r[i->Dst] = (ulong)(long)(int)(Unsafe.ReadUnaligned<uint>(p)); }
+                        else r[i->Dst] = (ulong)(long)(int)(vm.LoadSlow(cur, a, 4));
+                        continue;
+                    }
+                    case VmOp.StB:
+                    {
+                        ulong a = r[i->Dst] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 1 <= regions[ix].WriteLength) Unsafe.WriteUnaligned(regions[ix].Base + (uint)a, (byte)(ulong)i->Imm64);
+                        else vm.StoreSlow(cur, a, 1, (ulong)i->Imm64);
+                        continue;
+                    }
+                    case VmOp.StH:
+                    {
+                        ulong a = r[i->Dst] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 2 <= regions[ix].WriteLength) Unsafe.WriteUnaligned(regions[ix].Base + (uint)a, (ushort)(ulong)i->Imm64);
+                        else vm.StoreSlow(cur, a, 2, (ulong)i->Imm64);
+                        continue;
+                    }
+                    case VmOp.StW:
+                    {
+                        ulong a = r[i->Dst] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 4 <= regions[ix].WriteLength) Unsafe.WriteUnaligned(regions[ix].Base + (uint)a, (uint)(ulong)i->Imm64);
+                        else vm.StoreSlow(cur, a, 4, (ulong)i->Imm64);
+                        continue;
+                    }
+                    case VmOp.StDW:
+                    {
+                        ulong a = r[i->Dst] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 8 <= regions[ix].WriteLength) Unsafe.WriteUnaligned(regions[ix].Base + (uint)a, (ulong)(ulong)i->Imm64);
+                        else vm.StoreSlow(cur, a, 8, (ulong)i->Imm64);
+                        continue;
+                    }
+                    case VmOp.StxB:
+                    {
+                        ulong a = r[i->Dst] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 1 <= regions[ix].WriteLength) Unsafe.WriteUnaligned(regions[ix].Base + (uint)a, (byte)r[i->Src]);
+                        else vm.StoreSlow(cur, a, 1, r[i->Src]);
+                        continue;
+                    }
+                    case VmOp.StxH:
+                    {
+                        ulong a = r[i->Dst] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 2 <= regions[ix].WriteLength) Unsafe.WriteUnaligned(regions[ix].Base + (uint)a, (ushort)r[i->Src]);
+                        else vm.StoreSlow(cur, a, 2, r[i->Src]);
+                        continue;
+                    }
+                    case VmOp.StxW:
+                    {
+                        ulong a = r[i->Dst] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 4 <= regions[ix].WriteLength) Unsafe.WriteUnaligned(regions[ix].Base + (uint)a, (uint)r[i->Src]);
+                        else vm.StoreSlow(cur, a, 4, r[i->Src]);
+                        continue;
+                    }
+                    case VmOp.StxDW:
+                    {
+                        ulong a = r[i->Dst] + (ulong)(long)i->Off;
+                        uint ix = (uint)(a >> Mem.RegionShift);
+                        if (ix < count && (ulong)(uint)a + 8 <= regions[ix].WriteLength) Unsafe.WriteUnaligned(regions[ix].Base + (uint)a, (ulong)r[i->Src]);
+                        else vm.StoreSlow(cur, a, 8, r[i->Src]);
+                        continue;
+                    }
                     case VmOp.AtomicW:
                     case VmOp.AtomicDW:
                     {

@@ -25,6 +25,11 @@ internal static unsafe class IlCompiler
     private static readonly MethodInfo MCallHelper = typeof(BpfVm).GetMethod(nameof(BpfVm.CallHelper), Any)!;
     private static readonly MethodInfo MTailCall = typeof(BpfVm).GetMethod(nameof(BpfVm.TryTailCall), Any)!;
     private static readonly MethodInfo MLegacy = typeof(BpfVm).GetMethod(nameof(BpfVm.LoadLegacy), Any)!;
+    private static readonly MethodInfo MLoadSlow = typeof(BpfVm).GetMethod(nameof(BpfVm.LoadSlow), Any)!;
+    private static readonly MethodInfo MStoreSlow = typeof(BpfVm).GetMethod(nameof(BpfVm.StoreSlow), Any)!;
+    private static readonly FieldInfo FBase = typeof(Region).GetField(nameof(Region.Base), Any)!;
+    private static readonly FieldInfo FReadLength = typeof(Region).GetField(nameof(Region.ReadLength), Any)!;
+    private static readonly FieldInfo FWriteLength = typeof(Region).GetField(nameof(Region.WriteLength), Any)!;
     private static readonly MethodInfo MAtomic = typeof(Atomics).GetMethod(nameof(Atomics.Execute), Any)!;
 
     private static MethodInfo M([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods)] Type t, string name) => t.GetMethod(name, Any) ?? throw new MissingMethodException(t.Name, name);
@@ -46,6 +51,9 @@ internal static unsafe class IlCompiler
         var mayGoto = il.DeclareLocal(typeof(long));
         var tmp = il.DeclareLocal(typeof(ulong));
         var site = il.DeclareLocal(typeof(int));
+        var addr = il.DeclareLocal(typeof(ulong));
+        var index = il.DeclareLocal(typeof(uint));
+        var region = il.DeclareLocal(typeof(Region*));
         var labels = new Label[n + 1];
         for (int i = 0; i <= n; i++) labels[i] = il.DefineLabel();
 
@@ -190,23 +198,64 @@ internal static unsafe class IlCompiler
             Ld(baseReg); I8(off); il.Emit(OpCodes.Add);
         }
 
-        void Load(int pc, ref DecodedInsn d, string method, OpCode? signExtend)
+        // The checks of Mem.Read/Write inlined as IL (the same comparisons), the slow path a call.
+        void Checked(int pc, int baseReg, short off, int size, bool write, Action onFast, Action onSlow)
         {
-            il.Emit(OpCodes.Ldarg_0); il.Emit(OpCodes.Ldloc, regions); il.Emit(OpCodes.Ldloc, count);
-            Address(d.Src, d.Off);
-            il.Emit(OpCodes.Ldc_I4, pc);
-            il.Emit(OpCodes.Call, M(typeof(Mem), method));
-            if (signExtend is { } se) { il.Emit(se); il.Emit(OpCodes.Conv_I8); }
-            St(d.Dst);
+            var slow = il.DefineLabel();
+            var done = il.DefineLabel();
+            Address(baseReg, off); il.Emit(OpCodes.Stloc, addr);
+            il.Emit(OpCodes.Ldloc, addr); il.Emit(OpCodes.Ldc_I4, Mem.RegionShift); il.Emit(OpCodes.Shr_Un); il.Emit(OpCodes.Conv_U4);
+            il.Emit(OpCodes.Dup); il.Emit(OpCodes.Stloc, index);
+            il.Emit(OpCodes.Ldloc, count); il.Emit(OpCodes.Bge_Un, slow);
+            il.Emit(OpCodes.Ldloc, regions); il.Emit(OpCodes.Ldloc, index); il.Emit(OpCodes.Conv_U); il.Emit(OpCodes.Ldc_I4, sizeof(Region));
+            il.Emit(OpCodes.Mul); il.Emit(OpCodes.Add); il.Emit(OpCodes.Stloc, region);
+            il.Emit(OpCodes.Ldloc, addr); il.Emit(OpCodes.Conv_U4); il.Emit(OpCodes.Conv_U8); I8(size); il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldloc, region); il.Emit(OpCodes.Ldfld, write ? FWriteLength : FReadLength);
+            il.Emit(OpCodes.Bgt_Un, slow);
+            il.Emit(OpCodes.Ldloc, region); il.Emit(OpCodes.Ldfld, FBase);
+            il.Emit(OpCodes.Ldloc, addr); il.Emit(OpCodes.Conv_U4); il.Emit(OpCodes.Conv_U); il.Emit(OpCodes.Add);
+            onFast();
+            il.Emit(OpCodes.Br, done);
+            il.MarkLabel(slow);
+            onSlow();
+            il.MarkLabel(done);
         }
 
-        void Store(int pc, ref DecodedInsn d, string method, bool x)
+        void Load(int pc, ref DecodedInsn d, int size, OpCode? signExtend)
         {
-            il.Emit(OpCodes.Ldarg_0); il.Emit(OpCodes.Ldloc, regions); il.Emit(OpCodes.Ldloc, count);
-            Address(d.Dst, d.Off);
-            Operand(ref d, x);
-            il.Emit(OpCodes.Ldc_I4, pc);
-            il.Emit(OpCodes.Call, M(typeof(Mem), method));
+            int dst = d.Dst;
+            Checked(pc, d.Src, d.Off, size, false, () =>
+            {
+                if (size > 1) il.Emit(OpCodes.Unaligned, (byte)1);
+                il.Emit(size switch { 1 => OpCodes.Ldind_U1, 2 => OpCodes.Ldind_U2, 4 => OpCodes.Ldind_U4, _ => OpCodes.Ldind_I8 });
+                if (size < 8) il.Emit(OpCodes.Conv_U8);
+                St(dst);
+            }, () =>
+            {
+                il.Emit(OpCodes.Ldarg_0); il.Emit(OpCodes.Ldc_I4, pc); il.Emit(OpCodes.Ldloc, addr); il.Emit(OpCodes.Ldc_I4, size);
+                il.Emit(OpCodes.Call, MLoadSlow);
+                St(dst);
+            });
+            if (signExtend is { } se)
+            {
+                Ld(dst); il.Emit(se); il.Emit(OpCodes.Conv_I8); St(dst);
+            }
+        }
+
+        void Store(int pc, ref DecodedInsn d, int size, bool x)
+        {
+            var insn = d;
+            Checked(pc, d.Dst, d.Off, size, true, () =>
+            {
+                Operand(ref insn, x);
+                if (size > 1) il.Emit(OpCodes.Unaligned, (byte)1);
+                il.Emit(size switch { 1 => OpCodes.Stind_I1, 2 => OpCodes.Stind_I2, 4 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
+            }, () =>
+            {
+                il.Emit(OpCodes.Ldarg_0); il.Emit(OpCodes.Ldc_I4, pc); il.Emit(OpCodes.Ldloc, addr); il.Emit(OpCodes.Ldc_I4, size);
+                Operand(ref insn, x);
+                il.Emit(OpCodes.Call, MStoreSlow);
+            });
         }
 
         void HelperCall(int pc, Action pushId)
@@ -369,21 +418,21 @@ internal static unsafe class IlCompiler
                     break;
 
                 case VmOp.LdDw: I8(d.Imm64); St(d.Dst); break;
-                case VmOp.LdxB: Load(pc, ref d, nameof(Mem.Ld8), null); break;
-                case VmOp.LdxH: Load(pc, ref d, nameof(Mem.Ld16), null); break;
-                case VmOp.LdxW: Load(pc, ref d, nameof(Mem.Ld32), null); break;
-                case VmOp.LdxDW: Load(pc, ref d, nameof(Mem.Ld64), null); break;
-                case VmOp.LdxSB: Load(pc, ref d, nameof(Mem.Ld8), OpCodes.Conv_I1); break;
-                case VmOp.LdxSH: Load(pc, ref d, nameof(Mem.Ld16), OpCodes.Conv_I2); break;
-                case VmOp.LdxSW: Load(pc, ref d, nameof(Mem.Ld32), OpCodes.Conv_I4); break;
-                case VmOp.StB: Store(pc, ref d, nameof(Mem.St8), false); break;
-                case VmOp.StH: Store(pc, ref d, nameof(Mem.St16), false); break;
-                case VmOp.StW: Store(pc, ref d, nameof(Mem.St32), false); break;
-                case VmOp.StDW: Store(pc, ref d, nameof(Mem.St64), false); break;
-                case VmOp.StxB: Store(pc, ref d, nameof(Mem.St8), true); break;
-                case VmOp.StxH: Store(pc, ref d, nameof(Mem.St16), true); break;
-                case VmOp.StxW: Store(pc, ref d, nameof(Mem.St32), true); break;
-                case VmOp.StxDW: Store(pc, ref d, nameof(Mem.St64), true); break;
+                case VmOp.LdxB: Load(pc, ref d, 1, null); break;
+                case VmOp.LdxH: Load(pc, ref d, 2, null); break;
+                case VmOp.LdxW: Load(pc, ref d, 4, null); break;
+                case VmOp.LdxDW: Load(pc, ref d, 8, null); break;
+                case VmOp.LdxSB: Load(pc, ref d, 1, OpCodes.Conv_I1); break;
+                case VmOp.LdxSH: Load(pc, ref d, 2, OpCodes.Conv_I2); break;
+                case VmOp.LdxSW: Load(pc, ref d, 4, OpCodes.Conv_I4); break;
+                case VmOp.StB: Store(pc, ref d, 1, false); break;
+                case VmOp.StH: Store(pc, ref d, 2, false); break;
+                case VmOp.StW: Store(pc, ref d, 4, false); break;
+                case VmOp.StDW: Store(pc, ref d, 8, false); break;
+                case VmOp.StxB: Store(pc, ref d, 1, true); break;
+                case VmOp.StxH: Store(pc, ref d, 2, true); break;
+                case VmOp.StxW: Store(pc, ref d, 4, true); break;
+                case VmOp.StxDW: Store(pc, ref d, 8, true); break;
                 case VmOp.AtomicW:
                 case VmOp.AtomicDW:
                     il.Emit(OpCodes.Ldarg_0); il.Emit(OpCodes.Ldloc, regions); il.Emit(OpCodes.Ldloc, count);
