@@ -160,12 +160,14 @@ public sealed unsafe partial class BpfVm : IDisposable
         new(this, instructions.ToArray(), type, name, null);
 
     /// <summary>Loads a program of a spec; its <see cref="ProgramSpec.MapReferences"/> are resolved against
-    /// <paramref name="maps"/> (map name → VM map).</summary>
+    /// <paramref name="maps"/> (map name → VM map); lddw of fd_array indices use <see cref="ProgramSpec.FdArray"/>
+    /// holding VM map fds.</summary>
     /// <exception cref="VmProgramException">Invalid program or an unresolved map reference.</exception>
     public VmProgram Load(ProgramSpec spec, IReadOnlyDictionary<string, VmMap>? maps = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        return new VmProgram(this, (Instruction[])spec.Instructions.Clone(), spec.Type, spec.Name, (spec.MapReferences, maps));
+        return new VmProgram(this, (Instruction[])spec.Instructions.Clone(), spec.Type, spec.Name, (spec.MapReferences, maps),
+            spec.FdArray.Length > 0 ? spec.FdArray : null);
     }
 
     internal VmMap? MapByFd(int fd) => _mapsByFd.GetValueOrDefault(fd);

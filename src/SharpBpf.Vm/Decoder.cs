@@ -7,7 +7,7 @@ namespace SharpBpf.Vm;
 /// helpers registered, <c>lddw</c> pseudo sources resolved to VM addresses.</summary>
 internal static class Decoder
 {
-    public static DecodedInsn[] Decode(BpfVm vm, Instruction[] insns)
+    public static DecodedInsn[] Decode(BpfVm vm, Instruction[] insns, int[]? fdArray = null)
     {
         int n = insns.Length;
         if (n == 0) throw new VmProgramException(-1, "the program has no instructions");
@@ -25,7 +25,7 @@ internal static class Decoder
             d.Off = insn.Offset;
             d.Imm = insn.Imm;
             d.Imm64 = insn.Imm;
-            d.Op = Classify(vm, insns, pc, ref d, isSecondHalf);
+            d.Op = Classify(vm, insns, pc, ref d, isSecondHalf, fdArray);
             if (d.Dst > 10) throw new VmProgramException(pc, $"invalid destination register r{d.Dst} ({insn})");
             if (d.Src > 10 && UsesSrc(d.Op)) throw new VmProgramException(pc, $"invalid source register r{d.Src} ({insn})");
             if (d.Dst == 10 && WritesDst(d.Op)) throw new VmProgramException(pc, $"r10 is read-only ({insn})");
@@ -85,7 +85,7 @@ internal static class Decoder
     private static VmProgramException Bad(int pc, Instruction insn, string why = "unknown opcode") =>
         new(pc, $"{why} 0x{insn.OpCode:x2} ({insn})");
 
-    private static VmOp Classify(BpfVm vm, Instruction[] insns, int pc, ref DecodedInsn d, bool[] secondHalf)
+    private static VmOp Classify(BpfVm vm, Instruction[] insns, int pc, ref DecodedInsn d, bool[] secondHalf, int[]? fdArray)
     {
         var insn = insns[pc];
         byte op = insn.OpCode;
@@ -148,14 +148,14 @@ internal static class Decoder
                     case 0x40: return VmOp.LdIndW;
                     case 0x48: return VmOp.LdIndH;
                     case 0x50: return VmOp.LdIndB;
-                    case Instruction.LoadImm64OpCode: return LoadImm64(vm, insns, pc, ref d, secondHalf);
+                    case Instruction.LoadImm64OpCode: return LoadImm64(vm, insns, pc, ref d, secondHalf, fdArray);
                 }
                 throw Bad(pc, insn);
         }
         throw Bad(pc, insn);
     }
 
-    private static VmOp LoadImm64(BpfVm vm, Instruction[] insns, int pc, ref DecodedInsn d, bool[] secondHalf)
+    private static VmOp LoadImm64(BpfVm vm, Instruction[] insns, int pc, ref DecodedInsn d, bool[] secondHalf, int[]? fdArray)
     {
         var insn = insns[pc];
         if (pc + 1 >= insns.Length) throw new VmProgramException(pc, "lddw without its second half");
@@ -169,14 +169,16 @@ internal static class Decoder
                 d.Imm64 = (long)((uint)insn.Imm | (ulong)(uint)hi.Imm << 32);
                 break;
             case PseudoSource.MapFd:
+            case PseudoSource.MapIndex:
             {
-                var map = vm.MapByFd(insn.Imm) ?? throw new VmProgramException(pc, $"lddw: no VM map with fd {insn.Imm}");
+                var map = MapOf(vm, pc, insn, fdArray);
                 d.Imm64 = (long)((ulong)map.HandleRegion << Mem.RegionShift);
                 break;
             }
             case PseudoSource.MapValue:
+            case PseudoSource.MapIndexValue:
             {
-                var map = vm.MapByFd(insn.Imm) ?? throw new VmProgramException(pc, $"lddw: no VM map with fd {insn.Imm}");
+                var map = MapOf(vm, pc, insn, fdArray);
                 d.Imm64 = (long)(map.DirectValueAddress((uint)hi.Imm)
                     ?? throw new VmProgramException(pc, $"lddw: map '{map.Name}' ({map.Type}) has no direct value at offset {(uint)hi.Imm}"));
                 break;
@@ -191,10 +193,23 @@ internal static class Decoder
             case PseudoSource.BtfId:
                 throw new VmProgramException(pc, "lddw of a kernel variable (BTF id) has no meaning in the VM");
             default:
-                throw new VmProgramException(pc, $"lddw with pseudo source {insn.Src} (fd_array indices) is not supported by the VM");
+                throw new VmProgramException(pc, $"lddw with unknown pseudo source {insn.Src}");
         }
         d.Src = 0;
         return VmOp.LdDw;
+    }
+
+    /// <summary>The map of a lddw: by VM fd (sources 1, 2) or by index into the program's fd_array (5, 6).</summary>
+    private static VmMap MapOf(BpfVm vm, int pc, Instruction insn, int[]? fdArray)
+    {
+        int fd = insn.Imm;
+        if (insn.Src is PseudoSource.MapIndex or PseudoSource.MapIndexValue)
+        {
+            if (fdArray is null || (uint)insn.Imm >= (uint)fdArray.Length)
+                throw new VmProgramException(pc, $"lddw: fd_array index {insn.Imm} is outside the program's fd_array ({fdArray?.Length ?? 0} entries)");
+            fd = fdArray[insn.Imm];
+        }
+        return vm.MapByFd(fd) ?? throw new VmProgramException(pc, $"lddw: no VM map with fd {fd}");
     }
 
     private static VmOp Alu(int pc, Instruction insn, bool is64)

@@ -13,7 +13,7 @@ public sealed class VmProgram
     private Jit.JitFunction? _jitted;
 
     internal VmProgram(BpfVm vm, Instruction[] insns, ProgramType type, string name,
-        (List<MapReference> Refs, IReadOnlyDictionary<string, VmMap>? Maps)? mapRefs)
+        (List<MapReference> Refs, IReadOnlyDictionary<string, VmMap>? Maps)? mapRefs, int[]? fdArray = null)
     {
         Vm = vm;
         Name = name;
@@ -21,7 +21,7 @@ public sealed class VmProgram
         Instructions = insns;
         _layout = ContextLayout.For(type);
         if (mapRefs is { } mr) ResolveMapReferences(insns, mr.Refs, mr.Maps);
-        Code = Decoder.Decode(vm, insns);
+        Code = Decoder.Decode(vm, insns, fdArray);
         Engine = VmEngine.Interpreter;
         if (vm.Options.Engine == VmEngine.Jit && RuntimeFeature.IsDynamicCodeSupported)
         {

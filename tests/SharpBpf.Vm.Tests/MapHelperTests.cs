@@ -223,6 +223,36 @@ public class MapHelperTests
         Assert.Equal(unchecked((ulong)-14), bad.Run([]));
     }
 
+    [Theory]
+    [MemberData(nameof(Engines))]
+    public void LddwMapValueAndFdArrayForms(VmEngine engine)
+    {
+        using var vm = new BpfVm(new VmOptions { Engine = engine });
+        var data = vm.CreateMap(new MapSpec { Name = ".data", Type = MapType.Array, KeySize = 4, ValueSize = 16, MaxEntries = 1 });
+        data.Update(U32(0), [.. U64(5), .. U64(7)]);
+        // src 2: map fd + offset 8 -> value address; src 6: fd_array[1] + offset 0; src 5: fd_array[1] as a map
+        var insns = new[]
+        {
+            new Instruction(0x18, 1, 2, 0, data.Fd), new Instruction(0, 0, 0, 0, 8),
+            new Instruction(0x79, 0, 1, 0, 0),
+            new Instruction(0x18, 2, 6, 0, 1), new Instruction(0, 0, 0, 0, 0),
+            new Instruction(0x79, 3, 2, 0, 0),
+            new Instruction(0x0f, 0, 3, 0, 0),
+            new Instruction(0x7b, 2, 0, 0, 0),
+            new Instruction(0x18, 1, 5, 0, 1), new Instruction(0, 0, 0, 0, 0),
+            new Instruction(0x95, 0, 0, 0, 0),
+        };
+        var prog = vm.Load(new SharpBpf.Programs.ProgramSpec { Name = "p", Instructions = insns, FdArray = [0, data.Fd] });
+        Assert.Equal(12UL, prog.Run([]));
+        var v = new byte[16];
+        Assert.True(data.TryLookup(U32(0), v));
+        Assert.Equal(12UL, BitConverter.ToUInt64(v));
+        Assert.Contains("fd_array index 3", Assert.Throws<VmProgramException>(() => vm.Load(new SharpBpf.Programs.ProgramSpec
+        {
+            Name = "bad", Instructions = [new Instruction(0x18, 1, 5, 0, 3), new Instruction(0, 0, 0, 0, 0), new Instruction(0x95, 0, 0, 0, 0)],
+        })).Message);
+    }
+
     [Fact]
     public void RunsDoNotAllocate()
     {
