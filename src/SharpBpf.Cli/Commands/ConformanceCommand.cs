@@ -78,6 +78,7 @@ internal static class ConformanceCommand
             {
                 w.WriteStartObject();
                 w.WriteString("backend", backendName);
+                if (backend is SharpBpf.Vm.Conformance.VmConformanceBackend { Note: { } note }) w.WriteString("note", note);
                 w.WriteNumber("passed", pass);
                 w.WriteNumber("failed", fail);
                 w.WriteNumber("rejected", rejected);
@@ -104,6 +105,7 @@ internal static class ConformanceCommand
                 table.AddRow(Markup.Escape(r.Name), r.Status.ToString().ToUpperInvariant(),
                     r.Expected is { } e ? $"0x{e:x}" : "", r.Actual is { } a ? $"0x{a:x}" : "", Markup.Escape(r.Message ?? ""));
             Output.Console.Write(table);
+            if (backend is SharpBpf.Vm.Conformance.VmConformanceBackend { Note: { } note }) Output.Writer.WriteLine($"note: {note}");
             Output.Writer.WriteLine($"{pass} passed, {fail} failed, {rejected} rejected by the {backendName} backend, {errors} errors ({results.Count} files)");
         }
         return fail + errors == 0 ? 0 : Cli.ExitFailure;
