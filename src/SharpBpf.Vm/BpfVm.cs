@@ -179,6 +179,12 @@ public sealed unsafe partial class BpfVm : IDisposable
         return _owners[index] as VmMap;
     }
 
+    internal object? RegionOwner(ulong address)
+    {
+        uint index = (uint)(address >> Mem.RegionShift);
+        return index < RegionCount ? _owners[index] : null;
+    }
+
     internal VmHelper? Helper(int id) => (uint)id < (uint)_helpers.Length ? _helpers[id] : null;
 
     internal void AddMap(VmMap map)

@@ -114,8 +114,7 @@ internal static class StandardHelpers
 
     private static ulong Commit(BpfVm vm, ulong record, bool discard)
     {
-        foreach (var m in vm.Maps)
-            if (m is RingBufVmMap r && r.Commit(record, discard)) return 0;
+        if (vm.RegionOwner(record) is RingBufVmMap r && r.Commit(record, discard)) return 0;
         throw new VmException(vm.CurrentPc, $"ringbuf {(discard ? "discard" : "submit")} of 0x{record:x}: not a reserved record");
     }
 

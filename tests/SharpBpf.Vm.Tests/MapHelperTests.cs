@@ -267,13 +267,35 @@ public class MapHelperTests
                 .Mov64(Register.R3, Register.R10).Add64(Register.R3, -16).Mov64(Register.R4, 0).Call(2)
                 .LoadMapFd(Register.R1, m.Fd).Mov64(Register.R2, Register.R10).Add64(Register.R2, -4).Call(1)
                 .Exit().Build());
+            var rb = (RingBufVmMap)vm.CreateMap(new MapSpec { Name = "rb", Type = MapType.RingBuf, MaxEntries = 1 << 16 });
+            var events = vm.Load(new InstructionBuilder()
+                .Mov64(Register.R6, Register.R1)
+                .LoadMapFd(Register.R1, rb.Fd).Mov64(Register.R2, 16).Mov64(Register.R3, 0).Call(131)
+                .Jump(JumpOp.Jeq, Register.R0, 0, 5)
+                .Load(MemorySize.Word, Register.R7, Register.R6, 0)
+                .Store(MemorySize.DWord, Register.R0, 0, Register.R7)
+                .Mov64(Register.R1, Register.R0).Mov64(Register.R2, 0).Call(132)
+                .Mov64(Register.R0, 0).Exit().Build());
+            using var reader = rb.CreateReader();
+            var handler = new CountingHandler();
             var packet = new byte[64];
             var ctxProg = vm.Load(new InstructionBuilder().Mov64(Register.R0, 2).Exit().Build(), Programs.ProgramType.Xdp);
             var keys = Enumerable.Range(0, 8).Select(i => U32((uint)i)).ToArray();
-            for (int i = 0; i < 100; i++) { prog.Run(keys[i & 7]); ctxProg.RunPacket(packet); }
+            for (int i = 0; i < 100; i++) { prog.Run(keys[i & 7]); ctxProg.RunPacket(packet); events.Run(keys[i & 7]); reader.Consume(ref handler); }
             long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 1000; i++) { prog.Run(keys[i & 7]); ctxProg.RunPacket(packet); }
+            for (int i = 0; i < 1000; i++) { prog.Run(keys[i & 7]); ctxProg.RunPacket(packet); events.Run(keys[i & 7]); reader.Consume(ref handler); }
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(1100, handler.Count);
+        }
+    }
+
+    private struct CountingHandler : IRecordHandler
+    {
+        public int Count;
+
+        public void Handle(EventRecord record)
+        {
+            if (record.Data.Length == 16) Count++;
         }
     }
 }
