@@ -7,3 +7,6 @@ for peer in mapbench btfbench eventbench elfbench; do
   cc -O2 -g -shared -fPIC -Wall -Werror -o "build/lib$peer.so" "$peer.c" -lbpf
   echo "built $(pwd)/build/lib$peer.so"
 done
+# the VM peer is plain C (no libbpf): the same compute kernels as testdata/vm_compute.bpf.c
+gcc -O2 -g -shared -fPIC -Wall -Werror -o build/libvmbench.so vmbench.c
+echo "built $(pwd)/build/libvmbench.so"

@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace SharpBpf.Cli.Commands;
 
 /// <summary>
-/// <c>sharpbpf conformance --backend kernel [MEMHEX]</c>: a bpf_conformance plugin (program hex on stdin, memory hex
+/// <c>sharpbpf conformance --backend kernel|interp|jit [MEMHEX]</c>: a bpf_conformance plugin (program hex on stdin, memory hex
 /// as the argument, r0 in hex on stdout; exit 1 with the reason on stdout when the backend refuses the program).
 /// <c>sharpbpf conformance run DIR</c>: runs every <c>.data</c> file and prints a table.
 /// </summary>
@@ -31,19 +31,21 @@ internal static class ConformanceCommand
     private static Option<string> BackendOption()
     {
         var o = new Option<string>("--backend", "-b") { Description = "Where programs run", DefaultValueFactory = _ => "kernel" };
-        o.AcceptOnlyFromAmong("kernel");
+        o.AcceptOnlyFromAmong("kernel", "interp", "jit");
         return o;
     }
 
     private static IConformanceBackend CreateBackend(string name) => name switch
     {
         "kernel" => new KernelConformanceBackend(),
+        "interp" or "jit" => new SharpBpf.Vm.Conformance.VmConformanceBackend(name == "jit" ? SharpBpf.Vm.VmEngine.Jit : SharpBpf.Vm.VmEngine.Interpreter),
         _ => throw new UsageException($"unknown backend '{name}'"),
     };
 
     private static int Plugin(string? memoryHex, string backendName)
     {
         var backend = CreateBackend(backendName);
+        using var owned = backend as IDisposable;
         byte[] memory = memoryHex is null ? [] : AsmCommands.ParseHex(memoryHex, "memory");
         byte[] program = AsmCommands.ParseHex(Console.In.ReadToEnd(), "program");
         if (program.Length == 0 || program.Length % Instruction.Size != 0)
@@ -63,7 +65,9 @@ internal static class ConformanceCommand
 
     private static int RunDirectory(string dir, string backendName, bool json)
     {
-        var results = ConformanceRunner.RunDirectory(dir, CreateBackend(backendName));
+        var backend = CreateBackend(backendName);
+        using var owned = backend as IDisposable;
+        var results = ConformanceRunner.RunDirectory(dir, backend);
         int pass = results.Count(r => r.Status == ConformanceStatus.Pass);
         int fail = results.Count(r => r.Status == ConformanceStatus.Fail);
         int rejected = results.Count(r => r.Status == ConformanceStatus.Rejected);
@@ -74,6 +78,7 @@ internal static class ConformanceCommand
             {
                 w.WriteStartObject();
                 w.WriteString("backend", backendName);
+                if (backend is SharpBpf.Vm.Conformance.VmConformanceBackend { Note: { } note }) w.WriteString("note", note);
                 w.WriteNumber("passed", pass);
                 w.WriteNumber("failed", fail);
                 w.WriteNumber("rejected", rejected);
@@ -100,6 +105,7 @@ internal static class ConformanceCommand
                 table.AddRow(Markup.Escape(r.Name), r.Status.ToString().ToUpperInvariant(),
                     r.Expected is { } e ? $"0x{e:x}" : "", r.Actual is { } a ? $"0x{a:x}" : "", Markup.Escape(r.Message ?? ""));
             Output.Console.Write(table);
+            if (backend is SharpBpf.Vm.Conformance.VmConformanceBackend { Note: { } note }) Output.Writer.WriteLine($"note: {note}");
             Output.Writer.WriteLine($"{pass} passed, {fail} failed, {rejected} rejected by the {backendName} backend, {errors} errors ({results.Count} files)");
         }
         return fail + errors == 0 ? 0 : Cli.ExitFailure;

@@ -1,0 +1,34 @@
+namespace SharpBpf.Vm.Tests;
+
+/// <summary>Locates the repository's testdata/ directory (our .bpf.c sources and the objects built from them).</summary>
+internal static class TestData
+{
+    private static readonly Lazy<string> DirectoryPath = new(() =>
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx")))
+                return Path.Combine(dir.FullName, "testdata");
+        }
+        throw new DirectoryNotFoundException("cannot find the repository root (SharpBpf.slnx) above " + AppContext.BaseDirectory);
+    });
+
+    public static string Directory => DirectoryPath.Value;
+
+    public static string PathOf(string file) => Path.Combine(Directory, file);
+
+    /// <summary>Every checked-in object, by file name.</summary>
+    public static IReadOnlyList<string> Objects =>
+        [.. System.IO.Directory.GetFiles(Directory, "*.bpf.o").Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+
+    public static TheoryData<string> ObjectNames()
+    {
+        var data = new TheoryData<string>();
+        foreach (var o in Objects) data.Add(o);
+        return data;
+    }
+
+    public static byte[] Read(string file) => File.ReadAllBytes(PathOf(file));
+
+    public static CollectionSpec Spec(string file) => SharpBpf.Elf.ElfReader.ReadFile(PathOf(file));
+}
