@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using SharpBpf.Features;
 using SharpBpf.Links;
 using SharpBpf.Programs;
 using SharpBpf.Tests.Elf;
@@ -12,6 +13,9 @@ namespace SharpBpf.Tests.Links;
 public class NetfilterLinkTests
 {
     private const int Seen = 0, Dropped = 1;
+
+    private static void RequireNetfilterLinks() =>
+        KernelTest.RequireFeature("netfilter-link", KernelFeatures.Attach("netfilter-link") is { IsSupported: false } s ? s.Reason ?? s.ToString() : null);
 
     private static BpfCollection Load(bool drop)
     {
@@ -43,6 +47,7 @@ public class NetfilterLinkTests
     public void LocalInProgramDropsAndCountsDatagrams()
     {
         KernelTest.Require();
+        RequireNetfilterLinks();
         using var leak = new FdLeakCheck();
         using var ns = NetNs.Create();
         ns.Ip("link set lo up");
@@ -87,6 +92,7 @@ public class NetfilterLinkTests
     public void ProgramsInOtherNamespacesAndHooksDoNotSeeTheTraffic()
     {
         KernelTest.Require();
+        RequireNetfilterLinks();
         using var leak = new FdLeakCheck();
         using var ns = NetNs.Create();
         using var other = NetNs.Create();

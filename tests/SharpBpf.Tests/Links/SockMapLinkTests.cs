@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using SharpBpf.Features;
 using SharpBpf.Links;
 using SharpBpf.Maps;
 using SharpBpf.Programs;
@@ -84,6 +85,8 @@ public class SockMapLinkTests
     public void StreamVerdictRedirectsDataToTheOtherConnection(bool legacy)
     {
         KernelTest.Require();
+        if (!legacy)
+            KernelTest.RequireFeature("sockmap-link", KernelFeatures.Attach("sockmap-link") is { IsSupported: false } s ? s.Reason ?? s.ToString() : null);
         using var leak = new FdLeakCheck();
         using var tcp = new TcpPairs();
         using var c = BpfCollection.LoadFile(TestData.PathOf("net_sockmap.bpf.o"));
@@ -144,6 +147,8 @@ public class SockMapLinkTests
     public void MsgVerdictCountsAndDropsWhatASocketSends(bool legacy)
     {
         KernelTest.Require();
+        if (!legacy)
+            KernelTest.RequireFeature("sockmap-link", KernelFeatures.Attach("sockmap-link") is { IsSupported: false } s ? s.Reason ?? s.ToString() : null);
         using var leak = new FdLeakCheck();
         using var tcp = new TcpPairs();
         using var c = BpfCollection.LoadFile(TestData.PathOf("net_sockmap.bpf.o"));
