@@ -148,6 +148,14 @@ public class XdpRedirectTests
         {
             var r0 = net.R.Run(NetworkAttachments.List).Single(i => i.Name == "r0");
             Assert.Equal([new XdpAttachment(c.Programs["redirect_dev"].Id, mode)], r0.Xdp);
+            Assert.Equal(mode, net.R.Run(() =>
+            {
+                using var reopened = Assert.IsType<XdpLink>(BpfLink.FromId(link.Id));
+                Assert.Null(reopened.Mode);
+                return reopened.QueryMode();
+            }));
+            Assert.Null(link.QueryMode()); // r0's index means another interface (or none) in the test's own namespace
+            Assert.Equal([new XdpAttachment(c.Programs["count_pass"].Id, mode)], net.D.Run(() => NetworkAttachments.Xdp(net.D0)));
             var d0 = net.D.Run(NetworkAttachments.List).Single(i => i.Name == "d0");
             Assert.Equal([new XdpAttachment(c.Programs["count_pass"].Id, mode)], d0.Xdp);
 
