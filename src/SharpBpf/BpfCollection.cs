@@ -142,10 +142,20 @@ public sealed class BpfCollection : IDisposable
                         throw new CollectionLoadException("program", name, $"refers to map '{r.MapName}', which is not in the spec");
             }
 
+            var structOps = PrepareStructOps(spec, options);
+
             // Maps: those holding other maps last, so that their 'values' can refer to the others.
             foreach (var (name, mapSpec) in spec.Maps.OrderBy(kv => kv.Value.Type is MapType.ArrayOfMaps or MapType.HashOfMaps ? 1 : 0))
             {
-                var (map, isNew) = CreateOrReuse(name, mapSpec, options, btf, warnings);
+                var effective = mapSpec;
+                if (structOps?.Maps.TryGetValue(name, out var st) == true)
+                {
+                    // the kernel wants a valid BTF fd next to btf_vmlinux_value_type_id, although it reads no type from it
+                    int btfFd = mapSpec.BtfFd > 0 ? mapSpec.BtfFd
+                        : btf?.Fd ?? throw new CollectionLoadException("map", name, "a struct_ops map needs the object's BTF loaded, which failed: " + string.Join("; ", warnings));
+                    effective = mapSpec with { ValueSize = st.ValueType.Size, BtfVmlinuxValueTypeId = st.ValueType.Id, BtfFd = btfFd };
+                }
+                var (map, isNew) = CreateOrReuse(name, effective, options, btf, warnings);
                 maps[name] = map;
                 if (isNew) created.Add(name);
             }
@@ -169,8 +179,35 @@ public sealed class BpfCollection : IDisposable
             foreach (var (name, prog) in spec.Programs)
             {
                 if (!prog.AutoLoad) continue;
-                programs[name] = LoadProgram(name, prog, maps, options, spec, btf, warnings, core, externs);
+                var load = prog;
+                if (prog.Type == ProgramType.StructOps)
+                {
+                    if (structOps?.Programs.TryGetValue(name, out var target) != true)
+                    {
+                        warnings.Add($"struct_ops program '{name}' is used by no struct_ops map: not loaded");
+                        continue;
+                    }
+                    load = prog with { AttachBtfId = target.BtfId, ExpectedAttachType = (AttachType)target.Member };
+                }
+                programs[name] = LoadProgram(name, load, maps, options, spec, btf, warnings, core, externs);
             }
+
+            if (structOps is not null)
+                foreach (var (name, resolved) in structOps.Maps)
+                {
+                    var so = spec.Maps[name].StructOps!;
+                    byte[] value;
+                    try
+                    {
+                        value = StructOpsLayout.BuildValue(resolved, name, so, p => programs.TryGetValue(p, out var prog) ? prog.Fd
+                            : throw new ArgumentException($"struct_ops map '{name}': its member refers to program '{p}', which is not loaded"));
+                    }
+                    catch (ArgumentException e)
+                    {
+                        throw new CollectionLoadException("map", name, e.Message, e);
+                    }
+                    maps[name] = new StructOpsMap(maps[name], so.TypeName, value);
+                }
 
             // Program arrays and map-in-maps get their initial 'values' once everything exists.
             foreach (var (name, mapSpec) in spec.Maps)
@@ -242,6 +279,47 @@ public sealed class BpfCollection : IDisposable
         {
             externs?.Dispose(); // module BTF fds: the loaded programs hold their own references
         }
+    }
+
+    private sealed record StructOpsPlan(Dictionary<string, StructOpsLayout.Resolved> Maps, Dictionary<string, (uint BtfId, int Member)> Programs);
+
+    /// <summary>Resolves every struct_ops map's kernel types, and for each struct_ops program the struct it belongs to
+    /// (attach_btf_id) and the member it implements (expected_attach_type); null when there are none.</summary>
+    private static StructOpsPlan? PrepareStructOps(CollectionSpec spec, CollectionLoadOptions options)
+    {
+        if (!spec.Maps.Values.Any(m => m.StructOps is not null)) return null;
+        var kernel = options.KernelTypes;
+        try
+        {
+            kernel ??= BtfSpec.Kernel;
+        }
+        catch (Exception e) when (e is NotSupportedByKernelException or IOException or BtfFormatException)
+        {
+            throw new CollectionLoadException("collection", spec.Name, "struct_ops maps need the kernel's BTF: " + e.Message, e);
+        }
+        var plan = new StructOpsPlan(new(StringComparer.Ordinal), new(StringComparer.Ordinal));
+        foreach (var (name, map) in spec.Maps)
+        {
+            if (map.StructOps is not { } so) continue;
+            try
+            {
+                if (map.Type != MapType.StructOps) throw new ArgumentException($"map '{name}' has a struct_ops description but is a {map.Type} map");
+                var resolved = StructOpsLayout.Resolve(kernel, name, so);
+                plan.Maps[name] = resolved;
+                foreach (var (member, program) in so.Functions)
+                {
+                    var target = (resolved.Kernel.Id, StructOpsLayout.MemberIndex(resolved, name, member));
+                    if (plan.Programs.TryGetValue(program, out var other) && other != target)
+                        throw new ArgumentException($"struct_ops program '{program}' implements two different members ({so.TypeName}.{member} and another)");
+                    plan.Programs[program] = target;
+                }
+            }
+            catch (ArgumentException e)
+            {
+                throw new CollectionLoadException("map", name, e.Message, e);
+            }
+        }
+        return plan;
     }
 
     private static string PinPathOf(CollectionLoadOptions options, MapSpec spec) => Path.Combine(options.PinPath, spec.Name);

@@ -76,6 +76,31 @@ public class LinkCommandTests
     }
 
     [Fact]
+    public void LinkListShowsNetfilterLinks()
+    {
+        KernelTest.Require();
+        using var leak = new FdLeakCheck();
+        using var ns = NetNs.Create();
+        using var c = BpfCollection.LoadFile(TestObjects.PathOf("netfilter.bpf.o"));
+        using var link = ns.Run(() => NetfilterLink.Attach(c.Programs["nf_accept"], NetfilterFamily.IPv6, NetfilterHook.PreRouting, -77));
+
+        var show = CliRunner.Run("link", "show", link.Id.ToString(), "--json");
+        Assert.Equal(0, show.ExitCode);
+        using var json = JsonDocument.Parse(show.Stdout);
+        Assert.Equal("netfilter", json.RootElement.GetProperty("type").GetString());
+        Assert.Equal(10, json.RootElement.GetProperty("pf").GetInt32());
+        Assert.Equal(0, json.RootElement.GetProperty("hook").GetInt32());
+        Assert.Equal(-77, json.RootElement.GetProperty("prio").GetInt32());
+        Assert.Equal(0, json.RootElement.GetProperty("flags").GetInt32());
+
+        var table = CliRunner.Run("link", "list");
+        Assert.Equal(0, table.ExitCode);
+        var line = table.Stdout.Split('\n').Single(l => l.Contains($"│ {link.Id} ", StringComparison.Ordinal));
+        Assert.Contains("netfilter", line);
+        Assert.Contains("pf=10 hook=0 prio=-77 flags=0", line);
+    }
+
+    [Fact]
     public void LinkPinKeepsTheLinkAfterEveryFdIsClosed()
     {
         KernelTest.Require();

@@ -131,6 +131,19 @@ internal static class LinkCommands
                 f.Add(("ifindex", t.IfIndex.ToString()));
                 f.Add(("attach_type", AttachTypeName(t.AttachType)));
                 break;
+            case NetfilterLinkInfo nf:
+                f.Add(("pf", ((uint)nf.Family).ToString()));
+                f.Add(("hook", ((uint)nf.Hook).ToString()));
+                f.Add(("prio", nf.Priority.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                f.Add(("flags", ((uint)nf.Flags).ToString()));
+                break;
+            case SockMapLinkInfo sm:
+                f.Add(("map_id", sm.MapId.ToString()));
+                f.Add(("attach_type", AttachTypeName(sm.AttachType)));
+                break;
+            case StructOpsLinkInfo so:
+                f.Add(("map_id", so.MapId.ToString()));
+                break;
             case PerfEventLinkInfo p:
                 f.Add(("perf_event_type", Snake(p.Kind.ToString())));
                 if (p.Name is not null) f.Add(("tracepoint", p.Name));
@@ -155,6 +168,8 @@ internal static class LinkCommands
         {
             if (key is not ("type" or "tp_name" or "attach_type" or "target_name" or "perf_event_type" or "tracepoint") && ulong.TryParse(value, out ulong n))
                 w.WriteNumber(key, n);
+            else if (key == "prio")
+                w.WriteNumber(key, long.Parse(value, System.Globalization.CultureInfo.InvariantCulture));
             else
                 w.WriteString(key, value);
         }

@@ -85,6 +85,7 @@ public static class ElfReader
             ElfSection? legacyMaps = null, btfMaps = null;
             var relSections = new List<ElfSection>();
             var dataSections = new List<ElfSection>();
+            var structOps = new List<ElfSection>();
             foreach (var sec in elf.Sections)
             {
                 if (sec.Index == 0) continue;
@@ -116,7 +117,8 @@ public static class ElfReader
                         _hasBtfExt = true;
                         continue;
                     case ".struct_ops" or ".struct_ops.link":
-                        throw new ElfFormatException(sec.HeaderOffset, $"section '{sec.Name}': struct_ops maps are not supported yet");
+                        structOps.Add(sec);
+                        continue;
                 }
                 if (sec.IsExecutable)
                 {
@@ -159,6 +161,7 @@ public static class ElfReader
             foreach (var sec in dataSections) ReadDataSection(sec);
             CollectExterns();
             foreach (var (index, info) in _programSections) LinkPrograms(elf.Sections[index], info);
+            foreach (var sec in structOps) ReadStructOps(sec, relSections);
             return new CollectionSpec
             {
                 Maps = _spec.Maps,
@@ -349,6 +352,72 @@ public static class ElfReader
                     }
                     else throw new ElfFormatException(r.FileOffset, $"BTF map '{owner.Name}': 'values' only in program arrays and map-in-maps, got {map.Type}");
                     (map.Contents ??= []).Add(entry);
+                }
+            }
+        }
+
+        /// <summary>SEC(".struct_ops") / SEC(".struct_ops.link"): one struct_ops map per variable (DATASEC of the
+        /// section name in .BTF), its bytes, and the programs its function pointers are relocated against.</summary>
+        private void ReadStructOps(ElfSection sec, List<ElfSection> relSections)
+        {
+            var btf = _btf ?? throw new ElfFormatException(sec.HeaderOffset, $"a .BTF section describing the struct_ops variables in '{sec.Name}', found none");
+            if (!btf.TryTypeByName(sec.Name, BtfKind.Datasec, out var t) || t is not BtfDatasec datasec)
+                throw new ElfFormatException(sec.HeaderOffset, $"a DATASEC '{sec.Name}' in .BTF describing the struct_ops variables, found none");
+            if (sec.Type == ElfSection.SHT_NOBITS)
+                throw new ElfFormatException(sec.HeaderOffset, $"section '{sec.Name}': initialised data (struct_ops values), got SHT_NOBITS");
+            var data = elf.SectionData(sec);
+            var vars = new List<(ulong Offset, ulong Size, BtfStruct Type, MapSpec Map, long Where)>();
+            foreach (var vsi in datasec.Variables)
+            {
+                if (btf.TypeById(vsi.TypeId) is not BtfVar v)
+                    throw new ElfFormatException(sec.HeaderOffset, $"DATASEC '{sec.Name}' entries to be VARs, got {btf.TypeById(vsi.TypeId)}");
+                var symbol = elf.Symbols.FirstOrDefault(s => s.SectionIndex == sec.Index && s.Name == v.Name && s.Type != ElfSymbol.STT_SECTION);
+                if (symbol.Name is null)
+                    throw new ElfFormatException(sec.HeaderOffset, $"struct_ops variable '{v.Name}': a symbol in '{sec.Name}', found none");
+                if (btf.Resolve(v.Type) is not BtfStruct type || type.Name.Length == 0)
+                    throw new ElfFormatException(symbol.FileOffset, $"struct_ops variable '{v.Name}': a named struct (the kernel struct it implements), got {btf.Resolve(v.Type)}");
+                if (symbol.Value > (ulong)data.Length || type.Size > (ulong)data.Length - symbol.Value)
+                    throw new ElfFormatException(symbol.FileOffset,
+                        $"struct_ops variable '{v.Name}': {type.Size} bytes inside '{sec.Name}' ({data.Length} bytes), got offset {symbol.Value}");
+                var map = new MapSpec
+                {
+                    Name = v.Name,
+                    Type = MapType.StructOps,
+                    KeySize = 4,
+                    MaxEntries = 1,
+                    Flags = sec.Name == ".struct_ops.link" ? MapFlags.Link : MapFlags.None,
+                    StructOps = new StructOpsSpec
+                    {
+                        TypeName = type.Name,
+                        LocalType = type,
+                        Data = data.Slice((int)symbol.Value, (int)type.Size).ToArray(),
+                    },
+                };
+                AddMap(v.Name, map, symbol.FileOffset);
+                vars.Add((symbol.Value, type.Size, type, map, symbol.FileOffset));
+            }
+
+            foreach (var rel in relSections)
+            {
+                if (rel.Info != (uint)sec.Index) continue;
+                foreach (var r in elf.Relocations(rel))
+                {
+                    var owner = vars.FirstOrDefault(x => r.Offset >= x.Offset && r.Offset < x.Offset + x.Size);
+                    if (owner.Map is null)
+                        throw new ElfFormatException(r.FileOffset, $"'{rel.Name}': a relocation inside a struct_ops variable, got offset {r.Offset}");
+                    ulong at = r.Offset - owner.Offset;
+                    var member = owner.Type.Members.FirstOrDefault(m => m.BitfieldSize == 0 && m.BitOffset == at * 8);
+                    if (member is null || btf.Resolve(member.Type) is not BtfPointer)
+                        throw new ElfFormatException(r.FileOffset,
+                            $"struct_ops variable '{owner.Map.Name}': relocations on function pointer members of {owner.Type.Name}, got one at byte {at}");
+                    var sym = elf.Symbols[r.SymbolIndex];
+                    if (sym.Type != ElfSymbol.STT_FUNC || sym.SectionIndex == ElfSymbol.SHN_UNDEF || !_programSections.TryGetValue(sym.SectionIndex, out var info)
+                        || !_spec.Programs.TryGetValue(sym.Name, out var prog))
+                        throw new ElfFormatException(r.FileOffset, $"struct_ops variable '{owner.Map.Name}': member '{member.Name}' pointing at a program, got symbol '{sym.Name}'");
+                    if (info.Type != ProgramType.StructOps)
+                        throw new ElfFormatException(r.FileOffset,
+                            $"struct_ops variable '{owner.Map.Name}': member '{member.Name}' pointing at a struct_ops program, got '{sym.Name}' of type {info.Type}");
+                    owner.Map.StructOps!.Functions[member.Name] = prog.Name;
                 }
             }
         }

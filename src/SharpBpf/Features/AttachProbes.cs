@@ -30,13 +30,15 @@ public static partial class KernelFeatures
         ("xdp-generic", AttachProbes.XdpGeneric),
         ("tcx", AttachProbes.Tcx),
         ("cgroup-link", AttachProbes.CgroupLink),
+        ("netfilter-link", AttachProbes.NetfilterLink),
+        ("sockmap-link", AttachProbes.SockmapLink),
         ("module-btf", AttachProbes.ModuleBtf),
     ];
 
     /// <summary>The attach kinds <see cref="Attach"/> knows: "kprobe-attach", "kprobe-multi-attach", "uprobe-attach",
     /// "uprobe-multi-attach", "tracepoint-attach", "raw-tracepoint", "perf-event-link", "hardware-perf-events",
     /// "fentry-load", "fexit-load", "fmod_ret-load", "lsm-load", "ext-load", "iter-load" (a task iterator),
-    /// "iter-map-elem-load" (a map element iterator), "xdp-generic", "tcx", "cgroup-link", "module-btf" (kernel
+    /// "iter-map-elem-load" (a map element iterator), "xdp-generic", "tcx", "cgroup-link", "netfilter-link" (6.4), "sockmap-link" (6.10), "module-btf" (kernel
     /// modules with BTF in /sys/kernel/btf, the targets of module kfuncs and attach points).</summary>
     public static IReadOnlyList<string> AttachKinds { get; } = Array.AsReadOnly(AttachProbeTable.Select(p => p.Name).ToArray());
 
@@ -318,6 +320,38 @@ internal static unsafe class AttachProbes
             return link is not null ? FeatureStatus.Supported : ProbeKit.Failure("BPF_LINK_CREATE of a tcx ingress link on lo", errno);
         }
     });
+
+    /// <summary>A netfilter link on IPv4 LOCAL_IN of a private namespace (Linux 6.4).</summary>
+    public static FeatureStatus NetfilterLink() => InPrivateNetns(() =>
+    {
+        var failed = LoadProgram(PT.Netfilter, AT.Netfilter, out var prog);
+        if (failed is not null) return failed;
+        using (prog)
+        {
+            var attr = new LinkCreateAttr
+            {
+                prog_fd = (uint)prog!.Fd, attach_type = (uint)AT.Netfilter, netfilter_pf = 2, netfilter_hooknum = 1, netfilter_priority = 1,
+            };
+            using var link = ProbeKit.TryCreateLink(ref attr, out int errno);
+            return link is not null ? FeatureStatus.Supported : ProbeKit.Failure("BPF_LINK_CREATE of a netfilter link on IPv4 LOCAL_IN", errno);
+        }
+    });
+
+    /// <summary>An sk_msg program on a SockMap through a sockmap link (Linux 6.10; older kernels take BPF_PROG_ATTACH).</summary>
+    public static FeatureStatus SockmapLink()
+    {
+        var failed = LoadProgram(PT.SkMsg, AT.SkMsgVerdict, out var prog);
+        if (failed is not null) return failed;
+        using (prog)
+        {
+            var create = new MapCreateAttr { map_type = (uint)Maps.MapType.SockMap, key_size = 4, value_size = 8, max_entries = 1 };
+            using var map = ProbeKit.TryCreateMap(ref create, out int errno);
+            if (map is null) return ProbeKit.Failure("BPF_MAP_CREATE of a SockMap", errno);
+            var attr = new LinkCreateAttr { prog_fd = (uint)prog!.Fd, target_fd = (uint)map.Fd, attach_type = (uint)AT.SkMsgVerdict };
+            using var link = ProbeKit.TryCreateLink(ref attr, out errno);
+            return link is not null ? FeatureStatus.Supported : ProbeKit.Failure("BPF_LINK_CREATE of an sk_msg link on a SockMap", errno);
+        }
+    }
 
     /// <summary>Runs <paramref name="body"/> on a dedicated thread inside a new network namespace (whose loopback has
     /// ifindex 1), so probes never touch the host's interfaces. The thread returns to its namespace before exiting.</summary>

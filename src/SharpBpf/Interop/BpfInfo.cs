@@ -114,6 +114,9 @@ internal struct BpfLinkInfo
     [FieldOffset(16)] public uint netns_netns_ino;
     [FieldOffset(20)] public uint netns_attach_type;
     [FieldOffset(16)] public uint xdp_ifindex;
+    [FieldOffset(16)] public uint struct_ops_map_id;
+    [FieldOffset(16)] public uint sockmap_map_id;
+    [FieldOffset(20)] public uint sockmap_attach_type;
     [FieldOffset(16)] public uint netfilter_pf;
     [FieldOffset(20)] public uint netfilter_hooknum;
     [FieldOffset(24)] public int netfilter_priority;

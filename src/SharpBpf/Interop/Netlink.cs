@@ -157,10 +157,12 @@ internal sealed class NetlinkMessage
         return this;
     }
 
-    /// <summary>Appends <c>struct ifinfomsg</c> (all zero: dump every link).</summary>
-    public NetlinkMessage IfInfoMsg()
+    /// <summary>Appends <c>struct ifinfomsg</c> (all zero: dump every link; with <paramref name="ifIndex"/>: that link).</summary>
+    public NetlinkMessage IfInfoMsg(int ifIndex = 0)
     {
-        Reserve(16).Clear();
+        var s = Reserve(16);
+        s.Clear();
+        BinaryPrimitives.WriteInt32LittleEndian(s[4..], ifIndex);
         return this;
     }
 

@@ -43,7 +43,7 @@ public class BpfLink : BpfObject
         FromHandle(CreateFd(program, target, attachType, flags, what));
 
     /// <summary>Opens the link with kernel id <paramref name="id"/> (BPF_LINK_GET_FD_BY_ID) as the class of its kind:
-    /// <see cref="XdpLink"/>, <see cref="TcxLink"/>, <see cref="NetNsLink"/>, <see cref="RawTracepointLink"/> (raw_tp and tp_btf), <see cref="TracingLink"/>,
+    /// <see cref="XdpLink"/>, <see cref="TcxLink"/>, <see cref="NetNsLink"/>, <see cref="NetfilterLink"/>, <see cref="RawTracepointLink"/> (raw_tp and tp_btf), <see cref="TracingLink"/>,
     /// <see cref="IterLink"/>, <see cref="TracepointLink"/>; kinds without a class of their own as <see cref="BpfLink"/>.</summary>
     public static BpfLink FromId(uint id)
     {
@@ -77,6 +77,7 @@ public class BpfLink : BpfObject
             {
                 XdpLinkInfo xdp => new XdpLink(handle, info.Id, (int)xdp.IfIndex, mode: null),
                 NetNsLinkInfo netns => new NetNsLink(handle, info.Id, netns.AttachType),
+                NetfilterLinkInfo nf => new NetfilterLink(handle, info.Id, nf.Family, nf.Hook, nf.Priority, nf.Flags),
                 TcxLinkInfo tcx => new TcxLink(handle, info.Id, (int)tcx.IfIndex, tcx.AttachType == AttachType.TcxEgress ? TcDirection.Egress : TcDirection.Ingress),
                 RawTracepointLinkInfo raw => new RawTracepointLink(handle, info.Id, raw.Name, raw.Cookie),
                 TracingLinkInfo tracing => new TracingLink(handle, info.Id, tracing.AttachType, tracing.Cookie),
@@ -115,6 +116,13 @@ public class BpfLink : BpfObject
                 return new XdpLinkInfo(info.id, info.prog_id, info.xdp_ifindex);
             case LinkType.Tcx:
                 return new TcxLinkInfo(info.id, info.prog_id, info.tcx_ifindex, (AttachType)info.tcx_attach_type);
+            case LinkType.Sockmap:
+                return new SockMapLinkInfo(info.id, info.prog_id, info.sockmap_map_id, (AttachType)info.sockmap_attach_type);
+            case LinkType.Netfilter:
+                return new NetfilterLinkInfo(info.id, info.prog_id, (NetfilterFamily)info.netfilter_pf, (NetfilterHook)info.netfilter_hooknum,
+                    info.netfilter_priority, (NetfilterLinkFlags)info.netfilter_flags);
+            case LinkType.StructOps:
+                return new StructOpsLinkInfo(info.id, info.struct_ops_map_id);
             case LinkType.Netns:
                 return new NetNsLinkInfo(info.id, info.prog_id, info.netns_netns_ino, (AttachType)info.netns_attach_type);
             case LinkType.Tracing:
@@ -200,6 +208,18 @@ public sealed record TcxLinkInfo(uint Id, uint ProgramId, uint IfIndex, AttachTy
 /// <param name="NetNsInode">Inode number of the namespace (0 once it is gone).</param>
 /// <param name="AttachType">SkLookup or FlowDissector.</param>
 public sealed record NetNsLinkInfo(uint Id, uint ProgramId, uint NetNsInode, AttachType AttachType) : LinkInfo(LinkType.Netns, Id, ProgramId);
+
+/// <summary>Info of a socket map link (Linux 6.10): an sk_skb/sk_msg program on a SockMap or SockHash.</summary>
+/// <param name="Id">Kernel object id.</param>
+/// <param name="ProgramId">Id of the attached program.</param>
+/// <param name="MapId">The socket map (0 once detached).</param>
+/// <param name="AttachType">SkSkbStreamParser, SkSkbStreamVerdict, SkSkbVerdict or SkMsgVerdict.</param>
+public sealed record SockMapLinkInfo(uint Id, uint ProgramId, uint MapId, AttachType AttachType) : LinkInfo(LinkType.Sockmap, Id, ProgramId);
+
+/// <summary>Info of a struct_ops link (Linux 6.4): the struct_ops map it registered.</summary>
+/// <param name="Id">Kernel object id.</param>
+/// <param name="MapId">The struct_ops map (0 once detached).</param>
+public sealed record StructOpsLinkInfo(uint Id, uint MapId) : LinkInfo(LinkType.StructOps, Id, 0);
 
 /// <summary>Info of a raw tracepoint link (raw_tp, and tp_btf programs, whose links are raw tracepoint links too).</summary>
 /// <param name="Id">Kernel object id.</param>

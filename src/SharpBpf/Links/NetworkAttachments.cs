@@ -74,6 +74,24 @@ public static class NetworkAttachments
         return result;
     }
 
+    /// <summary>The XDP programs on interface <paramref name="ifIndex"/> of the calling thread's network namespace,
+    /// with their modes (one RTM_GETLINK); empty when there are none.</summary>
+    /// <exception cref="BpfException">ENODEV when there is no such interface.</exception>
+    public static IReadOnlyList<XdpAttachment> Xdp(int ifIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ifIndex);
+        using var socket = NetlinkSocket.OpenRoute();
+        var xdp = new List<XdpAttachment>();
+        var msg = new NetlinkMessage(Rtnl.RTM_GETLINK, NetlinkMessage.NLM_F_REQUEST | NetlinkMessage.NLM_F_ACK).IfInfoMsg(ifIndex); // ACK: a plain GET ends with no DONE
+        socket.Request(msg, "RTM_GETLINK", $"reading ifindex {ifIndex}", (type, payload) =>
+        {
+            if (type != Rtnl.RTM_NEWLINK || payload.Length < Rtnl.IfInfoMsgSize) return;
+            foreach (var a in new NetlinkAttributes(payload[Rtnl.IfInfoMsgSize..]))
+                if (a.Type == IFLA_XDP) ParseXdp(a.Nested(), xdp);
+        });
+        return xdp;
+    }
+
     private static void ParseXdp(NetlinkAttributes attrs, List<XdpAttachment> xdp)
     {
         byte attached = 0;

@@ -75,6 +75,30 @@ public sealed class XdpLink : BpfLink
         return Attach(program, (int)index, mode);
     }
 
+    /// <summary>
+    /// The mode the kernel reports for this link's program on its interface (IFLA_XDP of RTM_GETLINK, what
+    /// <c>bpftool net</c> shows), looked up in the calling thread's network namespace: the link info has only the
+    /// ifindex, so this is how a link opened by id or pin learns its mode. Null when the link is detached, or the
+    /// interface (in this namespace) does not run the link's program.
+    /// </summary>
+    public XdpAttachMode? QueryMode()
+    {
+        var info = GetInfo();
+        if (info is not XdpLinkInfo { IfIndex: > 0 } xdp) return null;
+        IReadOnlyList<XdpAttachment> attached;
+        try
+        {
+            attached = NetworkAttachments.Xdp((int)xdp.IfIndex);
+        }
+        catch (BpfException e) when (e.Errno == Errno.ENODEV)
+        {
+            return null;
+        }
+        foreach (var a in attached)
+            if (a.ProgramId == info.ProgramId) return a.Mode;
+        return null;
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"XDP link {Id} on ifindex {IfIndex}" + (Mode is { } m ? $" ({m})" : "");
 }

@@ -78,6 +78,7 @@ public unsafe partial class BpfMap : BpfObject
                 btf_fd = (uint)spec.BtfFd,
                 btf_key_type_id = spec.BtfKeyTypeId,
                 btf_value_type_id = spec.BtfValueTypeId,
+                btf_vmlinux_value_type_id = spec.BtfVmlinuxValueTypeId,
             };
             ObjectName.Write(spec.Name, attr.map_name);
             if (spec.Type is MapType.ArrayOfMaps or MapType.HashOfMaps)

@@ -21,7 +21,9 @@ public struct DevMapValue
     public DevMapValue(uint ifIndex) => IfIndex = ifIndex;
 }
 
-/// <summary>Device map for XDP redirects (DevMap, Linux 4.14; 8-byte values Linux 5.8): index → interface.</summary>
+/// <summary>Device map for XDP redirects (DevMap, Linux 4.14; 8-byte values Linux 5.8): index → interface.
+/// The kernel resolves an interface index in the network namespace of the thread that updates the map. A native
+/// redirect into a veth is delivered only while the veth's peer has an XDP program (or GRO) enabled.</summary>
 public sealed class DevMap : BpfMap<uint, DevMapValue>
 {
     /// <summary>Takes over <paramref name="map"/> (a DevMap with 4-byte keys and 8-byte values).</summary>
@@ -43,7 +45,7 @@ public sealed class DevMap : BpfMap<uint, DevMapValue>
 [StructLayout(LayoutKind.Explicit, Size = 8)]
 public struct CpuMapValue
 {
-    /// <summary>Queue size (frames) of the CPU's kthread; must be positive.</summary>
+    /// <summary>Queue size (frames) of the CPU's kthread; an update with 0 removes the CPU's entry.</summary>
     [FieldOffset(0)] public uint QueueSize;
 
     /// <summary>Program fd to attach (on update; 0 for none).</summary>

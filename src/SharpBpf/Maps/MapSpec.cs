@@ -39,6 +39,13 @@ public sealed record class MapSpec
     /// <summary>BTF type id of the value.</summary>
     public uint BtfValueTypeId { get; set; }
 
+    /// <summary>For struct_ops maps: BTF id of the kernel's value type (<c>bpf_struct_ops_TYPE</c>) in vmlinux BTF
+    /// (btf_vmlinux_value_type_id; <see cref="SharpBpf.BpfCollection"/> fills it from <see cref="StructOps"/>).</summary>
+    public uint BtfVmlinuxValueTypeId { get; set; }
+
+    /// <summary>For struct_ops maps from an object: the kernel struct they implement and their initial contents.</summary>
+    public StructOpsSpec? StructOps { get; set; }
+
     /// <summary>Network interface for offloaded maps (0: host).</summary>
     public uint IfIndex { get; set; }
 
@@ -58,6 +65,7 @@ public sealed record class MapSpec
     public MapSpec Copy() => this with
     {
         InnerMap = InnerMap?.Copy(),
+        StructOps = StructOps?.Copy(),
         Contents = Contents?.Select(e => e.Copy()).ToList(),
     };
 
