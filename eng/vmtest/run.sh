@@ -33,26 +33,28 @@ while [ $# -gt 0 ]; do
 done
 [ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12)
 
-# Test classes per subset (xunit -class/-namespace filters). The guest has no gcc, clang, bpftool or iproute2:
-# classes that shell out to those (uprobe/USDT targets, testdata rebuild, bpftool cross-checks, netns) stay out.
-ci_filter=(
-  -namespace 'SharpBpf.Tests.Links' -namespace 'SharpBpf.Tests.Elf' -namespace 'SharpBpf.Tests.Core'
-  -namespace 'SharpBpf.Tests.Programs' -namespace 'SharpBpf.Tests.FeatureProbes' -namespace 'SharpBpf.Tests.Externs'
-)
-full_filter=()
-common_exclude=(
-  -class- 'SharpBpf.Tests.Links.UprobeLinkTests' -class- 'SharpBpf.Tests.Links.UsdtLinkTests'
-  -class- 'SharpBpf.Tests.Links.PinningTests' -class- 'SharpBpf.Tests.Elf.BpftoolCrossCheckTests'
-  -class- 'SharpBpf.Tests.Elf.TestdataReproducibilityTests'
-  -class- 'SharpBpf.Tests.Links.TcFilterTests' -class- 'SharpBpf.Tests.Links.TcxLinkTests'
-  -class- 'SharpBpf.Tests.Links.XdpLinkTests' -class- 'SharpBpf.Tests.Links.NetNsLinkTests'
-  -class- 'SharpBpf.Tests.Links.CgroupLinkTests'
-)
-case "$subset" in
-  ci) filter=("${ci_filter[@]}" "${common_exclude[@]}") ;;
-  full) filter=("${full_filter[@]}" "${common_exclude[@]}") ;;
-  *) echo "unknown subset '$subset' (ci|full)" >&2; exit 2 ;;
-esac
+# Test classes per subset: the kernel tests (classes in the kernel collection, found by kernel-classes.awk) plus the
+# module BTF tests. "ci": tracing, links, loader, CO-RE, programs, features, externs; "full": every kernel test.
+# The guest has no gcc, clang, bpftool or iproute2: classes that shell out to those (uprobe/USDT targets, bpftool
+# cross-checks, network namespaces) stay out of both.
+exclude=' SharpBpf.Tests.Links.UprobeLinkTests SharpBpf.Tests.Links.UsdtLinkTests SharpBpf.Tests.Links.PinningTests
+  SharpBpf.Tests.Elf.BpftoolCrossCheckTests SharpBpf.Tests.Links.TcFilterTests SharpBpf.Tests.Links.TcxLinkTests
+  SharpBpf.Tests.Links.XdpLinkTests SharpBpf.Tests.Links.NetNsLinkTests SharpBpf.Tests.Links.CgroupLinkTests '
+classes=$( { find "$root/tests/SharpBpf.Tests" -name '*.cs' -print0 | xargs -0 awk -f "$root/eng/vmtest/kernel-classes.awk";
+  echo SharpBpf.Tests.Btf.SplitBtfTests; echo SharpBpf.Tests.Btf.ModuleBtfTests; } | sort -u)
+filter=()
+for c in $classes; do
+  case " $(echo $exclude) " in *" $c "*) continue ;; esac
+  if [ "$subset" = ci ]; then
+    case "$c" in
+      SharpBpf.Tests.Links.*|SharpBpf.Tests.Elf.*|SharpBpf.Tests.Core.*|SharpBpf.Tests.Programs.*|SharpBpf.Tests.FeatureProbes.*|SharpBpf.Tests.Externs.*|SharpBpf.Tests.Btf.*) ;;
+      *) continue ;;
+    esac
+  elif [ "$subset" != full ]; then
+    echo "unknown subset '$subset' (ci|full)" >&2; exit 2
+  fi
+  filter+=(-class "$c")
+done
 
 mkdir -p "$work/kernels" "$results"
 log() { echo "vmtest: $*" >&2; }

@@ -138,7 +138,7 @@ public class FeatureTests
             }
         }
         Assert.Empty(problems);
-        foreach (var name in KnownAbsent.Features) Assert.Contains(name, KernelFeatures.AttachKinds);
+        foreach (var name in KnownAbsent.Features) Assert.Contains(name, KernelFeatures.AttachKinds.Concat(FeatureDeclarations.Behaviours));
         Assert.Throws<ArgumentException>(() => KernelFeatures.Attach("no-such-kind"));
     }
 
