@@ -48,7 +48,10 @@ public static class FeatureDeclarations
             _ => Directory.Exists("/sys/bus/event_source/devices/cpu") ? null : "no CPU PMU (virtual machine without perf passthrough)"),
         new("fentry-load", V(5, 5), ["CONFIG_DEBUG_INFO_BTF", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"]),
         new("fexit-load", V(5, 5), ["CONFIG_DEBUG_INFO_BTF", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"]),
-        new("fmod_ret-load", V(5, 7), ["CONFIG_DEBUG_INFO_BTF", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS", "CONFIG_FUNCTION_ERROR_INJECTION"]),
+        // The probe's target, bpf_modify_return_test, is fmod_ret-able through error injection or, since 6.3, its
+        // fmodret id set.
+        new("fmod_ret-load", V(5, 7), ["CONFIG_DEBUG_INFO_BTF", "CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS"],
+            k => k.Version >= V(6, 3) || k.IsSet("CONFIG_FUNCTION_ERROR_INJECTION") ? null : "before 6.3 needs CONFIG_FUNCTION_ERROR_INJECTION"),
         new("lsm-load", V(5, 7), ["CONFIG_DEBUG_INFO_BTF", "CONFIG_BPF_LSM"], BpfLsmActive),
         new("ext-load", V(5, 6), ["CONFIG_DEBUG_INFO_BTF"]),
         new("iter-load", V(5, 8), ["CONFIG_DEBUG_INFO_BTF"]),
@@ -61,8 +64,15 @@ public static class FeatureDeclarations
         // Behaviours (not attach kinds) that tests assert.
         new("perf-link-info", V(6, 6), None), // bpf_link_info.perf_event: kind and target of perf_event links
         new("perf-link-info-cookie", V(6, 7), None), // ... and their BPF cookie
-        new("raw-tracepoint-cookie", V(6, 10), None), // BPF_RAW_TRACEPOINT_OPEN's cookie (E2BIG before)
+        new("raw-tracepoint-cookie", V(6, 10), None), // BPF_RAW_TRACEPOINT_OPEN's cookie (EINVAL before)
+        new("raw-tracepoint-cookie-info", V(6, 10), None, // ... reported in bpf_link_info, when the kernel's BTF has the field
+            _ => KernelBtfHasMember("bpf_link_info", "raw_tracepoint", "cookie") ? null : "bpf_link_info.raw_tracepoint has no cookie"),
         new("verifier-log-rotating", V(6, 4), None), // a capped verifier log keeps its end (before: its start, ENOSPC)
+        new("kfunc-cpumask", V(6, 3), ["CONFIG_DEBUG_INFO_BTF"]), // bpf_cpumask_create (6.3), bpf_rcu_read_lock (6.2): testdata/externs.bpf.c
+        // Program and map types newer than the oldest matrix kernel (KernelTest.Has("program-type:X") is true for the rest).
+        new("program-type:Netfilter", V(6, 4), ["CONFIG_NETFILTER_BPF_LINK"]),
+        new("map-type:CgrpStorage", V(6, 2), ["CONFIG_CGROUPS"]),
+        new("map-type:Arena", V(6, 9), ["CONFIG_MMU"]),
     ];
 
     /// <summary>Names of declared behaviours that are not attach kinds (feature probes cannot check them).</summary>
@@ -70,7 +80,10 @@ public static class FeatureDeclarations
 
     /// <summary>The declaration named <paramref name="name"/>.</summary>
     public static FeatureDeclaration Get(string name) =>
-        All.FirstOrDefault(d => d.Name == name) ?? throw new ArgumentException($"no feature declaration named '{name}'", nameof(name));
+        Find(name) ?? throw new ArgumentException($"no feature declaration named '{name}'", nameof(name));
+
+    /// <summary>The declaration named <paramref name="name"/>, or null.</summary>
+    public static FeatureDeclaration? Find(string name) => All.FirstOrDefault(d => d.Name == name);
 
     /// <summary>The kernel profile from SHARPBPF_KERNEL_PROFILE (null on the project's own machines).</summary>
     public static string? Profile => Environment.GetEnvironmentVariable("SHARPBPF_KERNEL_PROFILE") is { Length: > 0 } p ? p : null;
@@ -82,6 +95,35 @@ public static class FeatureDeclarations
         foreach (var d in All)
             if (d.Missing(kernel) is { } why) absent[d.Name] = why;
         return absent;
+    }
+
+    private static readonly Lazy<Btf.BtfSpec> KernelBtf = new(Btf.BtfSpec.LoadKernel);
+
+    /// <summary>Whether the running kernel's BTF struct <paramref name="type"/> has the member path
+    /// <paramref name="path"/> (members of anonymous structs/unions are searched through).</summary>
+    public static bool KernelBtfHasMember(string type, params string[] path)
+    {
+        var btf = KernelBtf.Value;
+        if (!btf.TryTypeByName(type, Btf.BtfKind.Struct, out var t)) return false;
+        var current = (Btf.BtfComposite)t;
+        foreach (var name in path)
+        {
+            var member = FindMember(btf, current, name);
+            if (member is null) return false;
+            if (btf.Resolve(member.Type) is Btf.BtfComposite next) current = next;
+            else return name == path[^1];
+        }
+        return true;
+    }
+
+    private static Btf.BtfMember? FindMember(Btf.BtfSpec btf, Btf.BtfComposite type, string name)
+    {
+        foreach (var m in type.Members)
+        {
+            if (m.Name == name) return m;
+            if (m.Name.Length == 0 && btf.Resolve(m.Type) is Btf.BtfComposite anon && FindMember(btf, anon, name) is { } found) return found;
+        }
+        return null;
     }
 
     /// <summary>Whether the BPF LSM is in the active LSM list (securityfs, else lsm= on the command line, else

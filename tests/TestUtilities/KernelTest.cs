@@ -63,10 +63,15 @@ public static class KernelTest
         Assert.Skip($"feature '{feature}' is not available on this kernel ({why})");
     }
 
-    /// <summary>Whether a declared feature is available (not known absent) in this run.</summary>
+    /// <summary>Whether a declared feature is available (not known absent) in this run. "program-type:X" and
+    /// "map-type:X" need no declaration: undeclared types are taken as present on every kernel.</summary>
     public static bool Has(string feature)
     {
-        _ = FeatureDeclarations.Get(feature);
+        if (FeatureDeclarations.Find(feature) is null)
+        {
+            if (feature.StartsWith("program-type:", StringComparison.Ordinal) || feature.StartsWith("map-type:", StringComparison.Ordinal)) return true;
+            _ = FeatureDeclarations.Get(feature); // throws: a typo must not pass as "present"
+        }
         return !KnownAbsent.Features.Contains(feature);
     }
 

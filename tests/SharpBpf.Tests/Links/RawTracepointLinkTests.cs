@@ -25,9 +25,10 @@ public class RawTracepointLinkTests
         ulong cookie = cookies ? 0xfeed_beef : 0;
         if (!cookies)
         {
-            // Before 6.10 the kernel's attr has no cookie: a non-zero one is E2BIG, and the error says why.
+            // Before 6.10 the kernel's attr has no cookie: a non-zero one is EINVAL (its bytes lie inside the kernel's
+            // bpf_attr, past the command's last field), and the error says why.
             var e = Assert.Throws<BpfException>(() => RawTracepointLink.Attach(prog, "sys_enter", 0xfeed_beef));
-            Assert.Equal(7 /* E2BIG */, e.Errno);
+            Assert.Equal(22 /* EINVAL */, e.Errno);
             Assert.Contains("a cookie needs Linux 6.10", e.Message);
         }
 

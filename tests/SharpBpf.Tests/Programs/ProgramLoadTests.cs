@@ -232,7 +232,9 @@ public class ProgramLoadTests
         using var prog = BpfProgram.Load(Spec("sb_16mib", Long(400_000)), new ProgramLoadOptions { VerifierLog = VerifierLogLevel.Verbose });
         Assert.True(prog.VerifierLogTruncated);
         Assert.InRange(prog.VerifierLog!.Length, 8 * 1024 * 1024, ProgramLoadOptions.MaxLogSizeLimit - 1);
-        Assert.Contains("processed 400002 insns", prog.VerifierLog);
+        // Kernels before 6.4 keep the log's start, which lacks the closing statistics.
+        if (KernelTest.Has("verifier-log-rotating")) Assert.Contains("processed 400002 insns", prog.VerifierLog);
+        else Assert.StartsWith("func#0 @0", prog.VerifierLog);
     }
 
     [Fact]
