@@ -37,8 +37,9 @@ done
 # module BTF tests. "ci": tracing, links, loader, CO-RE, programs, features, externs; "full": every kernel test.
 # Classes that shell out to tools the guest lacks (gcc-built uprobe/USDT targets, bpftool) stay out of both.
 # The guest carries iproute2's ip (network namespace tests) but no gcc, clang or bpftool.
+# KernelConformanceTests read the conformance suite beside the repository (../shared), which the image lacks.
 exclude=' SharpBpf.Tests.Links.UprobeLinkTests SharpBpf.Tests.Links.UsdtLinkTests SharpBpf.Tests.Links.PinningTests
-  SharpBpf.Tests.Elf.BpftoolCrossCheckTests '
+  SharpBpf.Tests.Elf.BpftoolCrossCheckTests SharpBpf.Tests.Asm.KernelConformanceTests '
 # Left to the full run to keep the CI stage short: networking attach points (veth pairs in namespaces).
 ci_exclude=' SharpBpf.Tests.Links.TcFilterTests SharpBpf.Tests.Links.TcxLinkTests SharpBpf.Tests.Links.XdpLinkTests
   SharpBpf.Tests.Links.NetNsLinkTests SharpBpf.Tests.Links.CgroupLinkTests '
@@ -160,12 +161,15 @@ build_base() {
     mkdir -p "$img/lib64"
     cp -L /lib64/ld-linux-x86-64.so.2 "$img/lib64/"
   fi
-  # iproute2's ip (busybox's has no netns) in a directory ahead of busybox's applets on PATH, with its libraries.
+  # iproute2's ip and tc (busybox's have no netns, clsact or bpf filters) and bash (the cgroup tests' child) in a
+  # directory ahead of busybox's applets on PATH, with their libraries.
   mkdir -p "$img/usr/local/sbin"
-  cp -L "$(command -v ip)" "$img/usr/local/sbin/ip"
-  for lib in $(ldd "$(command -v ip)" | awk '/=> \//{print $3}'); do
-    mkdir -p "$img$(dirname "$lib")"
-    cp -L "$lib" "$img$lib"
+  for tool in ip tc bash; do
+    cp -L "$(command -v "$tool")" "$img/usr/local/sbin/$tool"
+    for lib in $(ldd "$(command -v "$tool")" | awk '/=> \//{print $3}'); do
+      mkdir -p "$img$(dirname "$lib")"
+      cp -L "$lib" "$img$lib"
+    done
   done
   # The library search (uprobe targets such as "c" for libc) reads the loader cache.
   cp /etc/ld.so.cache "$img/etc/ld.so.cache"
