@@ -236,7 +236,10 @@ for series in "${kernels[@]}"; do
     :
   else
     status=1
-    why="no test results from the guest (qemu exit $rc$([ "$rc" = 124 ] && echo ', timed out'))"
+    why="no test results from the guest (qemu exit $rc"
+    [ "$rc" = 124 ] && why="$why, timed out"
+    grep -q 'Kernel panic' "$run/console.log" && why="$why, kernel panic: see $run/console.log"
+    why="$why)"
     failed_trx "$trx" "vmtest $release" "$why"
   fi
   p=$(count "$trx" Passed); f=$(count "$trx" Failed); s=$(count "$trx" NotExecuted)
