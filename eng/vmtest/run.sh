@@ -223,7 +223,7 @@ for series in "${kernels[@]}"; do
   log "booting $release under TCG (timeout ${timeout_s}s)"
   t0=$(date +%s)
   set +e
-  timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nodefaults -display none -no-reboot \
+  timeout "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp "${VMTEST_SMP:-1}" -nodefaults -display none -no-reboot \
     -kernel "$kdir/vmlinuz" -initrd "$run/initrd" \
     -append "console=ttyS0 panic=-1 rdinit=/init quiet loglevel=4 ${VMTEST_APPEND:-}" \
     -serial stdio -serial "file:$run/data.b64" < /dev/null 2>&1 | tee "$run/console.log" | sed -u "s/^/[$series] /"

@@ -139,7 +139,8 @@ public class ExternLoadTests
         var spec = Spec();
         using var c = BpfCollection.Load(spec);
         Run(c, "call_kfuncs");
-        Assert.Equal(2ul, Var(c, spec, "weight")); // bpf_cpumask_set_cpu(0), (1) then bpf_cpumask_weight
+        // bpf_cpumask_set_cpu(0), (1) then bpf_cpumask_weight: cpu 1 exists only with two or more CPUs (a 1-vCPU guest).
+        Assert.Equal((ulong)Math.Min(2, Environment.ProcessorCount), Var(c, spec, "weight"));
         Assert.Equal(0ul, Var(c, spec, "weak_kfunc_present"));
         Assert.Equal(1ul, Var(c, spec, "kfunc_present")); // ld_imm64 with the kfunc's kernel BTF id
         var call = spec.Programs["call_kfuncs"];
