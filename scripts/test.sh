@@ -15,7 +15,8 @@ for project in tests/*.Tests/*.Tests.csproj; do
 done
 # The <ResultSummary outcome=...> and <UnitTestResult outcome=...> share the attribute name: count results only.
 passed=0; failed=0; skipped=0
-for trx in "$results"/*.trx; do
+# SHARPBPF_EXTRA_RESULTS names another directory of TRX reports to count too (.ci/run: the kernel matrix, eng/vmtest).
+for trx in "$results"/*.trx ${SHARPBPF_EXTRA_RESULTS:+"$SHARPBPF_EXTRA_RESULTS"/*.trx}; do
   [ -f "$trx" ] || continue
   p=$(grep -o '<UnitTestResult [^>]*outcome="Passed"' "$trx" | wc -l)
   f=$(grep -o '<UnitTestResult [^>]*outcome="Failed"' "$trx" | wc -l)

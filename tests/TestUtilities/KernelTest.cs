@@ -52,15 +52,44 @@ public static class KernelTest
         Assert.Fail($"feature '{feature}' is missing ({absentReason}) and is not on the known-absent list");
     }
 
+    /// <summary>Skips a test of a declared feature (<see cref="FeatureDeclarations"/>) that is known absent here: under
+    /// a kernel profile, because the kernel's version or config rules it out. Otherwise the test runs and fails when the
+    /// feature does not work.</summary>
+    public static void RequireDeclared(string feature)
+    {
+        var declaration = FeatureDeclarations.Get(feature);
+        if (!KnownAbsent.Features.Contains(feature)) return;
+        string why = FeatureDeclarations.Profile is null ? "on this machine's known-absent list" : declaration.Missing(KernelFacts.Running) ?? "known absent";
+        Assert.Skip($"feature '{feature}' is not available on this kernel ({why})");
+    }
+
+    /// <summary>Whether a declared feature is available (not known absent) in this run. "program-type:X" and
+    /// "map-type:X" need no declaration: undeclared types are taken as present on every kernel.</summary>
+    public static bool Has(string feature)
+    {
+        if (FeatureDeclarations.Find(feature) is null)
+        {
+            if (feature.StartsWith("program-type:", StringComparison.Ordinal) || feature.StartsWith("map-type:", StringComparison.Ordinal)) return true;
+            _ = FeatureDeclarations.Get(feature); // throws: a typo must not pass as "present"
+        }
+        return !KnownAbsent.Features.Contains(feature);
+    }
+
     [DllImport("libc")]
     private static extern uint geteuid();
 }
 
-/// <summary>Features known to be absent on the project's CI/developer machines (kernel 6.18 without
-/// CONFIG_KPROBES; tracing program loads refused with EPERM under lockdown). Tests skip only on these.</summary>
+/// <summary>Features known to be absent, so tests skip only on these. On the project's CI/developer machines (kernel
+/// 6.18 without CONFIG_KPROBES; tracing program loads refused with EPERM under lockdown) the hand-written
+/// <see cref="Machine"/> list; under a kernel profile (SHARPBPF_KERNEL_PROFILE, set by the eng/vmtest guest) the
+/// features whose <see cref="FeatureDeclarations"/> the running kernel does not meet.</summary>
 public static class KnownAbsent
 {
-    public static readonly IReadOnlySet<string> Features = new HashSet<string>(StringComparer.Ordinal)
+    /// <summary>The known-absent features of this run.</summary>
+    public static IReadOnlySet<string> Features => Computed.Value;
+
+    /// <summary>The project's own machines.</summary>
+    public static readonly IReadOnlySet<string> Machine = new HashSet<string>(StringComparer.Ordinal)
     {
         "kprobe-attach",
         "kprobe-multi-attach",
@@ -73,4 +102,8 @@ public static class KnownAbsent
         "hardware-perf-events",
         "module-btf", // the kernel is built without loadable modules: /sys/kernel/btf has only vmlinux
     };
+
+    private static readonly Lazy<IReadOnlySet<string>> Computed = new(() => FeatureDeclarations.Profile is null
+        ? Machine
+        : new HashSet<string>(FeatureDeclarations.Absent(KernelFacts.Running).Keys, StringComparer.Ordinal));
 }

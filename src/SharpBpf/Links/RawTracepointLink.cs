@@ -29,8 +29,8 @@ public sealed class RawTracepointLink : BpfLink
     /// </summary>
     /// <param name="program">A loaded raw tracepoint program.</param>
     /// <param name="name">The tracepoint name without category, e.g. <c>sys_enter</c> or <c>sched_switch</c>.</param>
-    /// <param name="cookie">Value for <c>bpf_get_attach_cookie</c>; a non-zero cookie needs Linux 6.10 (E2BIG
-    /// before).</param>
+    /// <param name="cookie">Value for <c>bpf_get_attach_cookie</c>; a non-zero cookie needs Linux 6.10 (older kernels
+    /// refuse the attr with EINVAL, or E2BIG where it exceeds their bpf_attr).</param>
     /// <exception cref="ArgumentException">The program type is wrong or the name is empty or contains NUL.</exception>
     /// <exception cref="BpfException">The kernel refused, e.g. ENOENT for an unknown tracepoint.</exception>
     public static unsafe RawTracepointLink Attach(BpfProgram program, string name, ulong cookie = 0)
@@ -49,7 +49,7 @@ public sealed class RawTracepointLink : BpfLink
         }
         if (fd < 0)
             throw new BpfException("BPF_RAW_TRACEPOINT_OPEN", -fd, $"attaching program '{program.Name}' to raw tracepoint {name}"
-                + (cookie != 0 && -fd == Errno.E2BIG ? " (a cookie needs Linux 6.10)" : ""));
+                + (cookie != 0 && -fd is Errno.E2BIG or Errno.EINVAL ? " (a cookie needs Linux 6.10)" : ""));
         var handle = new SafeBpfFd(fd);
         try
         {

@@ -44,7 +44,8 @@ public sealed unsafe partial class BpfProgram : BpfObject
     /// <summary>The verifier log, when <see cref="ProgramLoadOptions.VerifierLog"/> asked for one; otherwise null.</summary>
     public string? VerifierLog { get; }
 
-    /// <summary>Whether <see cref="VerifierLog"/> did not fit the largest buffer (it then holds the log's end).</summary>
+    /// <summary>Whether <see cref="VerifierLog"/> did not fit the largest buffer (it then holds the log's end; on
+    /// kernels before 6.4, which fill a fixed buffer, its start).</summary>
     public bool VerifierLogTruncated { get; }
 
     /// <summary>
@@ -113,14 +114,14 @@ public sealed unsafe partial class BpfProgram : BpfObject
                 if (fd < 0)
                 {
                     int errno = -fd;
-                    (fd, string failureLog, bool failureTruncated) = LoadWithLog(ref attr, VerifierLogLevel.Basic, options);
+                    (fd, string failureLog, bool failureTruncated, bool keptStart) = LoadWithLog(ref attr, VerifierLogLevel.Basic, options);
                     // A load that succeeds on the second attempt had a transient failure: keep the program.
-                    if (fd < 0) throw Failure(spec, errno, failureLog, failureTruncated);
+                    if (fd < 0) throw Failure(spec, errno, failureLog, failureTruncated, keptStart);
                 }
             }
             else
             {
-                (fd, log, truncated) = LoadWithLog(ref attr, options.VerifierLog, options);
+                (fd, log, truncated, bool keptStart) = LoadWithLog(ref attr, options.VerifierLog, options);
                 if (fd == -Errno.ENOSPC && truncated)
                 {
                     // The log did not fit even the largest buffer, which fails the load: the kernel does not say
@@ -130,7 +131,7 @@ public sealed unsafe partial class BpfProgram : BpfObject
                     attr.log_buf = 0;
                     fd = Bpf.TryCallRetrying(BpfCmd.BPF_PROG_LOAD, ref attr);
                 }
-                if (fd < 0) throw Failure(spec, -fd, log, truncated);
+                if (fd < 0) throw Failure(spec, -fd, log, truncated, keptStart);
             }
             var program = FromHandle(new SafeBpfFd(fd), log, truncated);
             program.ExpectedAttachType = spec.ExpectedAttachType;
@@ -140,7 +141,10 @@ public sealed unsafe partial class BpfProgram : BpfObject
 
     /// <summary>Loads with a log at <paramref name="level"/>, growing the buffer on ENOSPC. Returns the fd or
     /// -errno, the log text, and whether it is truncated (ENOSPC at the largest size).</summary>
-    private static (int Result, string Log, bool Truncated) LoadWithLog(ref ProgLoadAttr attr, VerifierLogLevel level, ProgramLoadOptions options)
+    /// <summary>Loads with a verifier log, growing the buffer up to MaxLogSize. KeptStart: the log was cut off at its
+    /// end, which kernels before 6.4 do (they return ENOSPC without log_true_size; later kernels keep the end and report
+    /// the full size).</summary>
+    private static (int Result, string Log, bool Truncated, bool KeptStart) LoadWithLog(ref ProgLoadAttr attr, VerifierLogLevel level, ProgramLoadOptions options)
     {
         int size = options.LogSize;
         while (true)
@@ -168,14 +172,14 @@ public sealed unsafe partial class BpfProgram : BpfObject
             }
             int length = buffer.AsSpan().IndexOf((byte)0);
             if (length < 0) length = size;
-            return (r, Encoding.UTF8.GetString(buffer, 0, length), full);
+            return (r, Encoding.UTF8.GetString(buffer, 0, length), full, full && attr.log_true_size == 0);
         }
     }
 
-    private static BpfException Failure(ProgramSpec spec, int errno, string? log, bool truncated) =>
+    private static BpfException Failure(ProgramSpec spec, int errno, string? log, bool truncated, bool keptStart) =>
         string.IsNullOrWhiteSpace(log)
             ? new BpfException("BPF_PROG_LOAD", errno, $"loading {spec}")
-            : new BpfVerifierException(spec.Name, errno, log, truncated);
+            : new BpfVerifierException(spec.Name, errno, log, truncated, keptStart);
 
     /// <summary>Opens the program with kernel id <paramref name="id"/> (BPF_PROG_GET_FD_BY_ID).</summary>
     public static BpfProgram FromId(uint id)

@@ -17,13 +17,23 @@ public sealed class BpfVerifierException : BpfException
     /// <summary>Creates the exception for program <paramref name="programName"/> failing with
     /// <paramref name="errno"/> and verifier log <paramref name="log"/>.</summary>
     public BpfVerifierException(string programName, int errno, string log, bool truncated = false)
+        : this(programName, errno, log, truncated, keptStart: false)
+    {
+    }
+
+    /// <summary>Creates the exception; <paramref name="keptStart"/>: the truncated log holds its start (kernels before
+    /// 6.4 fill a fixed buffer from the start), so the error line is not in it.</summary>
+    public BpfVerifierException(string programName, int errno, string log, bool truncated, bool keptStart)
         : base("BPF_PROG_LOAD", errno, $"program '{programName}'")
     {
         ProgramName = programName;
         Log = log;
         Truncated = truncated;
+        TruncatedKeptStart = truncated && keptStart;
         Lines = SplitLines(log);
-        _errorLine = FindErrorLine(Lines) ?? base.Message;
+        _errorLine = TruncatedKeptStart
+            ? $"the verifier's error is past the end of its truncated log ({log.Length} bytes: this kernel, before 6.4, keeps the log's start; raise ProgramLoadOptions.MaxLogSize)"
+            : FindErrorLine(Lines) ?? base.Message;
     }
 
     /// <summary>The program's name.</summary>
@@ -35,8 +45,13 @@ public sealed class BpfVerifierException : BpfException
     /// <summary>The log's lines (without the trailing empty line).</summary>
     public IReadOnlyList<string> Lines { get; }
 
-    /// <summary>Whether the log did not fit the largest buffer: then <see cref="Log"/> holds its last part.</summary>
+    /// <summary>Whether the log did not fit the largest buffer: then <see cref="Log"/> holds its last part (or, with
+    /// <see cref="TruncatedKeptStart"/>, its first part).</summary>
     public bool Truncated { get; }
+
+    /// <summary>Whether the truncated <see cref="Log"/> is the log's start: kernels before 6.4 fill a fixed buffer
+    /// from the start and stop, so the error line is lost and <see cref="Exception.Message"/> says so.</summary>
+    public bool TruncatedKeptStart { get; }
 
     /// <summary>The verifier's last error line: the last non-empty line that is not part of the closing
     /// statistics (<c>processed N insns ...</c>, <c>verification time ...</c>, <c>stack depth ...</c>).</summary>
@@ -76,7 +91,7 @@ public sealed class BpfVerifierException : BpfException
         sb.Append(GetType().FullName).Append(": ").Append(Failure).Append(": ").Append(_errorLine).Append('\n');
         int omitted = Math.Max(0, Lines.Count - TailLines);
         sb.Append("verifier log");
-        if (Truncated) sb.Append(" (truncated: only its end fitted the buffer)");
+        if (Truncated) sb.Append(TruncatedKeptStart ? " (truncated: only its start fitted the buffer)" : " (truncated: only its end fitted the buffer)");
         sb.Append(":\n");
         if (omitted > 0) sb.Append("  (").Append(omitted).Append(" lines omitted)\n");
         for (int i = omitted; i < Lines.Count; i++) sb.Append("  ").Append(Lines[i]).Append('\n');

@@ -139,7 +139,9 @@ public class ExternFailureTests
         spec.Externs["CONFIG_SHARPBPF_NOT_THERE"] = spec.Externs["CONFIG_SHARPBPF_NOT_THERE"] with { IsWeak = false };
         var e = Assert.Throws<CollectionLoadException>(() => BpfCollection.Load(spec));
         Assert.Equal(("extern", "CONFIG_SHARPBPF_NOT_THERE"), (e.Kind, e.Name));
-        Assert.Contains("not set in /proc/config.gz", e.Message);
+        // The config comes from /proc/config.gz or, without IKCONFIG_PROC, /boot/config-RELEASE (the matrix kernels).
+        Assert.Matches(@"not set in (/proc/config\.gz|/boot/config-)", e.Message);
+        if (!KernelTest.Has("kfunc-cpumask")) return; // the object's strong kfuncs would fail first
 
         spec = TestData.Spec("externs.bpf.o");
         spec.Externs["bpf_sharpbpf_not_a_kfunc"] = spec.Externs["bpf_sharpbpf_not_a_kfunc"] with { IsWeak = false };
@@ -152,6 +154,7 @@ public class ExternFailureTests
     public void AReachablePoisonedKfuncCallFailsInTheVerifier()
     {
         KernelTest.Require();
+        KernelTest.RequireDeclared("kfunc-cpumask"); // externs.bpf.o calls kfuncs of 6.2/6.3
         using var leak = new FdLeakCheck();
         var spec = TestData.Spec("externs.bpf.o");
         foreach (var p in spec.Programs.Values) p.AutoLoad = p.Name == "call_kfuncs";

@@ -31,6 +31,7 @@ public class KfuncFdArrayTests
     public void FdArrayReachesTheKernel()
     {
         KernelTest.Require();
+        KernelTest.RequireDeclared("kfunc-cpumask"); // calls bpf_rcu_read_lock (6.2)
         using var leak = new FdLeakCheck();
         using (var ok = BpfProgram.Load(Spec(0, [])))
             Assert.Equal(7u, ok.TestRun(new TestRunOptions()).ReturnValue);

@@ -69,13 +69,15 @@ public class PerfEventLinkTests
             foreach (var l in link.Links)
             {
                 var info = Assert.IsType<PerfEventLinkInfo>(l.GetInfo());
+                Assert.Equal(l.Id, info.Id);
+                Assert.Equal(prog.Id, l.ProgramId);
+                if (!KernelTest.Has("perf-link-info")) continue; // the kernel reports no details before 6.6
                 Assert.Equal(PerfEventKind.Event, info.Kind);
                 // The PMU type as the kernel keeps it: PERF_TYPE_SOFTWARE (1) on older kernels; 6.18 reports cpu-clock's
                 // own PMU type (6), so only "not a tracepoint/probe" is checked here.
                 Assert.True(info.EventType is not (0 or 2), info.ToString());
                 Assert.Equal(0ul, info.EventConfig); // PERF_COUNT_SW_CPU_CLOCK
-                Assert.Equal(cookie, info.Cookie);
-                Assert.Equal(prog.Id, l.ProgramId);
+                if (KernelTest.Has("perf-link-info-cookie")) Assert.Equal(cookie, info.Cookie);
                 Assert.Contains(l.Id, BpfLink.EnumerateIds());
             }
             BurnAllCpus(TimeSpan.FromMilliseconds(600));

@@ -20,8 +20,17 @@ public class RawTracepointLinkTests
         KernelTest.Require();
         using var leak = new FdLeakCheck();
         using var counters = ArrayMap<ulong>.Create("sb_rawtp_count", 2);
-        using var prog = Load(ProgramType.RawTracepoint, "sb_rawtp_getpid", counters, SyscallIdArg);
-        const ulong cookie = 0xfeed_beef;
+        bool cookies = KernelTest.Has("raw-tracepoint-cookie");
+        using var prog = Load(ProgramType.RawTracepoint, "sb_rawtp_getpid", counters, SyscallIdArg, cookies);
+        ulong cookie = cookies ? 0xfeed_beef : 0;
+        if (!cookies)
+        {
+            // Before 6.10 the kernel's attr has no cookie: a non-zero one is EINVAL (its bytes lie inside the kernel's
+            // bpf_attr, past the command's last field), and the error says why.
+            var e = Assert.Throws<BpfException>(() => RawTracepointLink.Attach(prog, "sys_enter", 0xfeed_beef));
+            Assert.Equal(22 /* EINVAL */, e.Errno);
+            Assert.Contains("a cookie needs Linux 6.10", e.Message);
+        }
 
         var link = RawTracepointLink.Attach(prog, "sys_enter", cookie);
         try
@@ -46,7 +55,7 @@ public class RawTracepointLinkTests
         KernelTest.Require();
         using var leak = new FdLeakCheck();
         using var counters = ArrayMap<ulong>.Create("sb_rawtp_unknown", 2);
-        using var prog = Load(ProgramType.RawTracepoint, "sb_rawtp_unk", counters);
+        using var prog = Load(ProgramType.RawTracepoint, "sb_rawtp_unk", counters, cookie: KernelTest.Has("raw-tracepoint-cookie"));
         var e = Assert.Throws<BpfException>(() => RawTracepointLink.Attach(prog, "no_such_tracepoint_sb"));
         Assert.Equal("BPF_RAW_TRACEPOINT_OPEN", e.Operation);
         Assert.Equal(2 /* ENOENT */, e.Errno);

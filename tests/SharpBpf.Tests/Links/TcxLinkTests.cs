@@ -12,6 +12,7 @@ public class TcxLinkTests
     public void IngressCountsAndDropsTrafficFromThePeer()
     {
         KernelTest.Require();
+        KernelTest.RequireDeclared("tcx");
         using var leak = new FdLeakCheck();
         using var net = new VethPair();
         using var c = TcPrograms.Load();
@@ -41,6 +42,7 @@ public class TcxLinkTests
     public void EgressOnTheSenderDrops()
     {
         KernelTest.Require();
+        KernelTest.RequireDeclared("tcx");
         using var leak = new FdLeakCheck();
         using var net = new VethPair();
         using var c = TcPrograms.Load();
@@ -58,6 +60,7 @@ public class TcxLinkTests
     public void AnchorsOrderTheChain()
     {
         KernelTest.Require();
+        KernelTest.RequireDeclared("tcx");
         using var leak = new FdLeakCheck();
         using var net = new VethPair();
         using var c = TcPrograms.Load();
@@ -100,6 +103,7 @@ public class TcxLinkTests
     public void ReopenedByIdAsTcxLinkAndUpdated()
     {
         KernelTest.Require();
+        KernelTest.RequireDeclared("tcx");
         using var leak = new FdLeakCheck();
         using var net = new VethPair();
         using var c = TcPrograms.Load();

@@ -23,8 +23,11 @@ public class TracingLinkTests
             RunTrue(Execs);
             Assert.InRange(Count(c, 0), (ulong)Execs, (ulong)Execs + 20); // other processes may run true too
             var info = Assert.IsType<PerfEventLinkInfo>(link.GetInfo());
-            Assert.Equal(PerfEventKind.Tracepoint, info.Kind);
-            Assert.Equal("sched_process_exec", info.Name);
+            if (KernelTest.Has("perf-link-info"))
+            {
+                Assert.Equal(PerfEventKind.Tracepoint, info.Kind);
+                Assert.Equal("sched_process_exec", info.Name);
+            }
         }
         finally
         {
@@ -71,9 +74,11 @@ public class TracingLinkTests
         using var c = Load("count_exec_btf");
         using var link = TracingLink.Attach(c.Programs["count_exec_btf"], cookie: 0xC0FFEE);
         Assert.Equal(0xC0FFEEul, link.Cookie);
-        Assert.Equal(0xC0FFEEul, Assert.IsType<RawTracepointLinkInfo>(link.GetInfo()).Cookie);
+        // Before 6.10 raw tracepoint links (tp_btf included) have no cookie: the kernel neither keeps nor reports it.
+        ulong expected = KernelTest.Has("raw-tracepoint-cookie-info") ? 0xC0FFEEul : 0;
+        Assert.Equal(expected, Assert.IsType<RawTracepointLinkInfo>(link.GetInfo()).Cookie);
         using var reopened = Assert.IsType<RawTracepointLink>(BpfLink.FromId(link.Id));
-        Assert.Equal(0xC0FFEEul, reopened.Cookie);
+        Assert.Equal(expected, reopened.Cookie);
     }
 
     [Fact]

@@ -29,12 +29,17 @@ internal static partial class TracingTestSupport
     /// the u64 at that ctx offset is the getpid syscall number), adds 1 to counters[0] and stores
     /// bpf_get_attach_cookie(ctx) in counters[1].
     /// </summary>
-    public static BpfProgram Load(ProgramType type, string name, ArrayMap<ulong> counters, short? syscallArgOffset = null) =>
-        BpfProgram.Load(new ProgramSpec { Name = name, Type = type, License = "GPL", Instructions = CountingInstructions(counters, syscallArgOffset) });
+    /// <param name="type">The program type.</param>
+    /// <param name="name">The program name.</param>
+    /// <param name="counters">The two counter slots.</param>
+    /// <param name="syscallArgOffset">Where the syscall number is in ctx, to count getpid only.</param>
+    /// <param name="cookie">Whether to read the cookie (false: slot 1 gets 0), for kernels whose program type cannot.</param>
+    public static BpfProgram Load(ProgramType type, string name, ArrayMap<ulong> counters, short? syscallArgOffset = null, bool cookie = true) =>
+        BpfProgram.Load(new ProgramSpec { Name = name, Type = type, License = "GPL", Instructions = CountingInstructions(counters, syscallArgOffset, cookie) });
 
     /// <summary>The instructions of <see cref="Load"/>'s program, for specs that need more (e.g. an expected attach
     /// type).</summary>
-    public static Instruction[] CountingInstructions(ArrayMap<ulong> counters, short? syscallArgOffset = null)
+    public static Instruction[] CountingInstructions(ArrayMap<ulong> counters, short? syscallArgOffset = null, bool cookie = true)
     {
         var b = new InstructionBuilder()
             .Mov64(Register.R6, Register.R1)
@@ -44,10 +49,13 @@ internal static partial class TracingTestSupport
         if (syscallArgOffset is short off)
             b.Load(MemorySize.DWord, Register.R2, Register.R6, off)
              .Jump(JumpOp.Jne, Register.R2, GetpidNr, "out");
-        b.Mov64(Register.R1, Register.R6)
-            .Call(GetAttachCookie)
-            .Mov64(Register.R7, Register.R0)
-            .StoreImm(MemorySize.Word, Register.R10, -4, 0)
+        if (cookie)
+            b.Mov64(Register.R1, Register.R6)
+             .Call(GetAttachCookie)
+             .Mov64(Register.R7, Register.R0);
+        else
+            b.Mov64(Register.R7, 0);
+        b.StoreImm(MemorySize.Word, Register.R10, -4, 0)
             .LoadMapFd(Register.R1, counters.Fd)
             .Mov64(Register.R2, Register.R10)
             .Add64(Register.R2, -4)

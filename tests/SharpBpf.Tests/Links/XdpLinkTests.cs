@@ -200,6 +200,7 @@ public class XdpLinkTests
     public void TcxLinkShowsUpInProgQuery()
     {
         KernelTest.Require();
+        KernelTest.RequireDeclared("tcx");
         using var leak = new FdLeakCheck();
         using var ns = NetNs.Create();
         ns.Ip("link set lo up");

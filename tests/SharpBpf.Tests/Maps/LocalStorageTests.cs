@@ -70,6 +70,7 @@ public class LocalStorageTests
     public void CgroupStorageByCgroupFd()
     {
         KernelTest.Require();
+        KernelTest.RequireDeclared("map-type:CgrpStorage");
         using var leak = new FdLeakCheck();
         using var btf = new TestBtf();
         using var map = CgroupStorageMap<Pair>.Create("t_cgrp_st", btf.Fd, TestBtf.Int, TestBtf.Pair);

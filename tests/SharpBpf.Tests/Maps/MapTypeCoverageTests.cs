@@ -27,6 +27,7 @@ public class MapTypeCoverageTests
     public void CreatesMapType(MapType type, uint keySize, uint valueSize, uint maxEntries, MapFlags flags)
     {
         KernelTest.Require();
+        if (FeatureDeclarations.Find($"map-type:{type}") is not null) KernelTest.RequireDeclared($"map-type:{type}");
         using var leak = new FdLeakCheck();
         using var map = BpfMap.Create(new MapSpec { Name = "t_cover", Type = type, KeySize = keySize, ValueSize = valueSize, MaxEntries = maxEntries, Flags = flags });
         var info = map.GetInfo();

@@ -201,7 +201,18 @@ public class ProgramLoadTests
         var ex = Assert.Throws<BpfVerifierException>(() => BpfProgram.Load(Spec("sb_capped_bad", bad), capped));
         Assert.True(ex.Truncated);
         Assert.InRange(ex.Log.Length, 1, 4095);
-        Assert.Equal("R4 !read_ok", ex.Message);
+        // Before 6.4 the kernel fills a fixed log from the start (ENOSPC when full): the error line is cut off.
+        bool rotating = KernelTest.Has("verifier-log-rotating");
+        Assert.Equal(!rotating, ex.TruncatedKeptStart);
+        if (rotating)
+        {
+            Assert.Equal("R4 !read_ok", ex.Message);
+        }
+        else
+        {
+            Assert.StartsWith("the verifier's error is past the end of its truncated log", ex.Message);
+            Assert.Contains("only its start fitted", ex.ToString());
+        }
         Assert.Equal("EACCES", ex.ErrnoName);
         Assert.Contains("truncated", ex.ToString());
 
@@ -209,7 +220,7 @@ public class ProgramLoadTests
         using var ok = BpfProgram.Load(Spec("sb_capped_ok", Long(500)), capped);
         Assert.True(ok.VerifierLogTruncated);
         Assert.InRange(ok.VerifierLog!.Length, 1, 4095);
-        Assert.Contains("processed 502 insns", ok.VerifierLog);
+        if (rotating) Assert.Contains("processed 502 insns", ok.VerifierLog);
     }
 
     [Fact]
@@ -221,7 +232,9 @@ public class ProgramLoadTests
         using var prog = BpfProgram.Load(Spec("sb_16mib", Long(400_000)), new ProgramLoadOptions { VerifierLog = VerifierLogLevel.Verbose });
         Assert.True(prog.VerifierLogTruncated);
         Assert.InRange(prog.VerifierLog!.Length, 8 * 1024 * 1024, ProgramLoadOptions.MaxLogSizeLimit - 1);
-        Assert.Contains("processed 400002 insns", prog.VerifierLog);
+        // Kernels before 6.4 keep the log's start, which lacks the closing statistics.
+        if (KernelTest.Has("verifier-log-rotating")) Assert.Contains("processed 400002 insns", prog.VerifierLog);
+        else Assert.StartsWith("func#0 @0", prog.VerifierLog);
     }
 
     [Fact]

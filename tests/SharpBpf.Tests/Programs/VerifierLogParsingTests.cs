@@ -40,4 +40,21 @@ public class VerifierLogParsingTests
         Assert.Contains("truncated", text);
         Assert.StartsWith("SharpBpf.Programs.BpfVerifierException: BPF_PROG_LOAD failed", text);
     }
+
+    [Fact]
+    public void ALogThatKeptItsStartDoesNotPassAnInstructionOffAsTheError()
+    {
+        // Kernels before 6.4 fill a fixed log buffer from the start: its last line is just where the buffer ended.
+        const string log = "func#0 @0\n0: R1=ctx() R10=fp0\n0: (b7) r0 = 0\n84: (07) r0 += 1\n";
+        var ex = new BpfVerifierException("s", 13, log, truncated: true, keptStart: true);
+        Assert.True(ex.TruncatedKeptStart);
+        Assert.Equal($"the verifier's error is past the end of its truncated log ({log.Length} bytes: this kernel, before 6.4, keeps the log's start; raise ProgramLoadOptions.MaxLogSize)", ex.Message);
+        Assert.Contains("(truncated: only its start fitted the buffer)", ex.ToString());
+        Assert.Equal(log, ex.Log);
+
+        // Not truncated: keptStart has no meaning and the last line is the error.
+        var whole = new BpfVerifierException("s", 13, log, truncated: false, keptStart: true);
+        Assert.False(whole.TruncatedKeptStart);
+        Assert.Equal("84: (07) r0 += 1", whole.Message);
+    }
 }
