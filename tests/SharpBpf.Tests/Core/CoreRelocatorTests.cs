@@ -336,7 +336,7 @@ public class CoreRelocatorFuzzTests
     [Fact]
     public void RandomRecordsGiveResultsOrTypedErrors()
     {
-        var spec = Elf.TestData.Spec("core.bpf.o");
+        var spec = TestData.Spec("core.bpf.o");
         var local = spec.Btf!;
         var targets = new List<BtfSpec> { local };
         if (File.Exists("/sys/kernel/btf/vmlinux")) targets.Add(BtfSpec.Kernel);

@@ -45,7 +45,7 @@ public class AutoAttachTests
     {
         KernelTest.Require();
         using var leak = new FdLeakCheck();
-        var spec = SharpBpf.Tests.Elf.TestData.Spec("uprobes.bpf.o");
+        var spec = SharpBpf.TestUtilities.TestData.Spec("uprobes.bpf.o");
         spec.Programs["on_return"].SectionName = "uretprobe/libc.so.6:getpid";
         spec.Programs["on_entry"].SectionName = "uprobe/c:getppid";
         spec.Programs["on_multi"].SectionName = "uprobe.multi/libc.so.6:getppi?";

@@ -111,7 +111,7 @@ public class UsdtParsingTests
     public void SpecSizeAndOffsetsMatchTheObjectsBtf()
     {
         // The struct as clang laid it out from /usr/include/bpf/usdt.bpf.h, read back from the object's BTF.
-        var spec = SharpBpf.Tests.Elf.TestData.Spec("usdt.bpf.o");
+        var spec = SharpBpf.TestUtilities.TestData.Spec("usdt.bpf.o");
         Assert.Equal((uint)UsdtLink.SpecSize, spec.Maps[UsdtLink.SpecMapName].ValueSize);
         Assert.Equal(4u, spec.Maps[UsdtLink.SpecMapName].KeySize);
     }

@@ -1,7 +1,7 @@
-namespace SharpBpf.Tests.Elf;
+namespace SharpBpf.TestUtilities;
 
 /// <summary>Locates the repository's testdata/ directory (our .bpf.c sources and the objects built from them).</summary>
-internal static class TestData
+public static class TestData
 {
     private static readonly Lazy<string> DirectoryPath = new(() =>
     {

@@ -1,10 +1,10 @@
 using SharpBpf.Asm.Conformance;
 
-namespace SharpBpf.Tests.Asm;
+namespace SharpBpf.TestUtilities;
 
 /// <summary>Finds the bpf_conformance test files: $SHARPBPF_CONFORMANCE_DIR, else ../shared/conformance relative to
 /// the repository root (the directory holding SharpBpf.slnx).</summary>
-internal static class ConformanceData
+public static class ConformanceData
 {
     public static readonly Lazy<string> Directory = new(Locate);
 
