@@ -62,6 +62,9 @@ public static class FeatureDeclarations
         new("xdp-generic", V(4, 12), None),
         new("tcx", V(6, 6), ["CONFIG_NET_XGRESS"]),
         new("cgroup-link", V(5, 7), ["CONFIG_CGROUP_BPF"]),
+        new("netfilter-link", V(6, 4), ["CONFIG_NETFILTER_BPF_LINK"]),
+        new("sockmap-link", V(6, 10), ["CONFIG_BPF_SYSCALL"]), // BPF_LINK_TYPE_SOCKMAP
+        new("struct-ops-link", V(6, 4), ["CONFIG_BPF_JIT"]), // struct_ops maps created with BPF_F_LINK (.struct_ops.link)
         new("module-btf", V(5, 11), ["CONFIG_DEBUG_INFO_BTF_MODULES", "CONFIG_MODULES"],
             _ => Directory.Exists("/sys/kernel/btf") && Directory.GetFiles("/sys/kernel/btf").Length > 1 ? null : "no module is loaded"),
         // Behaviours (not attach kinds) that tests assert.

@@ -26,6 +26,8 @@ public class CollectionLoadTests
     {
         ["externs.bpf.o"] = "kfunc-cpumask",
         ["netfilter.bpf.o"] = "program-type:Netfilter",
+        ["net_netfilter.bpf.o"] = "program-type:Netfilter",
+        ["net_struct_ops.bpf.o"] = "struct-ops-link",
     };
 
     /// <summary>Programs that need the object's BTF loaded with them (bpf_spin_lock values, callbacks need
