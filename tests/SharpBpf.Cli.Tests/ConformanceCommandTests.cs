@@ -5,20 +5,6 @@ namespace SharpBpf.Cli.Tests;
 [Collection(KernelCollection.Name)]
 public class ConformanceCommandTests
 {
-    private static CliResult WithStdin(string stdin, params string[] args)
-    {
-        var old = Console.In;
-        Console.SetIn(new StringReader(stdin));
-        try
-        {
-            return CliRunner.Run(args);
-        }
-        finally
-        {
-            Console.SetIn(old);
-        }
-    }
-
     [Fact]
     public void PluginProtocolReturnsR0InHex()
     {
@@ -26,7 +12,7 @@ public class ConformanceCommandTests
         using var leak = new FdLeakCheck();
         // ldxb r0, [r1+2]; add r0, r2; lsh r0, 40; exit  -> (0x33 + 4) << 40
         const string program = "71 10 02 00 00 00 00 00 0f 20 00 00 00 00 00 00 67 00 00 00 28 00 00 00 95 00 00 00 00 00 00 00";
-        var r = WithStdin(program, "conformance", "--backend", "kernel", "11 22 33 44");
+        var r = CliRunner.RunWithStdin(program, "conformance", "--backend", "kernel", "11 22 33 44");
         Assert.Equal(0, r.ExitCode);
         Assert.Equal($"{(0x33UL + 4) << 40:x}\n", r.Stdout);
     }
@@ -36,14 +22,14 @@ public class ConformanceCommandTests
     {
         KernelTest.Require();
         using var leak = new FdLeakCheck();
-        var ok = WithStdin("b7 00 00 00 fe ff ff ff 95 00 00 00 00 00 00 00", "conformance");
+        var ok = CliRunner.RunWithStdin("b7 00 00 00 fe ff ff ff 95 00 00 00 00 00 00 00", "conformance");
         Assert.Equal(0, ok.ExitCode);
         Assert.Equal("fffffffffffffffe\n", ok.Stdout);
         // callx: the kernel does not implement it
-        var rejected = WithStdin("b7 02 00 00 05 00 00 00 8d 02 00 00 00 00 00 00 95 00 00 00 00 00 00 00", "conformance");
+        var rejected = CliRunner.RunWithStdin("b7 02 00 00 05 00 00 00 8d 02 00 00 00 00 00 00 95 00 00 00 00 00 00 00", "conformance");
         Assert.Equal(1, rejected.ExitCode);
         Assert.Equal("rejected by kernel: unknown opcode 8d\n", rejected.Stdout);
-        var garbage = WithStdin("b7 00 00", "conformance");
+        var garbage = CliRunner.RunWithStdin("b7 00 00", "conformance");
         Assert.Equal(1, garbage.ExitCode);
     }
 
