@@ -21,13 +21,6 @@ public class DotnetToolTests
         return (p.ExitCode, stdout + stderr.Result);
     }
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx"))) return dir.FullName;
-        throw new DirectoryNotFoundException("repository root not found");
-    }
-
     [Fact]
     public void PackedToolInstallsFromALocalFeedAndTraces()
     {
@@ -37,7 +30,7 @@ public class DotnetToolTests
         {
             string feed = Path.Combine(work, "feed"), tools = Path.Combine(work, "tools");
             // the test project references the CLI, so its Debug build is there to pack as it is
-            var pack = Run("dotnet", "pack", Path.Combine(RepoRoot(), "src", "SharpBpf.Cli"), "-c", "Debug", "--no-build", "-o", feed);
+            var pack = Run("dotnet", "pack", Path.Combine(TestData.RepositoryRoot, "src", "SharpBpf.Cli"), "-c", "Debug", "--no-build", "-o", feed);
             Assert.True(pack.ExitCode == 0, pack.Output);
             Assert.Single(Directory.GetFiles(feed, "SharpBpf.Cli.*.nupkg"));
             var install = Run("dotnet", "tool", "install", "SharpBpf.Cli", "--tool-path", tools, "--add-source", feed, "--ignore-failed-sources");

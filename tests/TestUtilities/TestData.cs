@@ -3,17 +3,19 @@ namespace SharpBpf.TestUtilities;
 /// <summary>Locates the repository's testdata/ directory (our .bpf.c sources and the objects built from them).</summary>
 public static class TestData
 {
-    private static readonly Lazy<string> DirectoryPath = new(() =>
+    private static readonly Lazy<string> RootPath = new(() =>
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx")))
-                return Path.Combine(dir.FullName, "testdata");
+            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx"))) return dir.FullName;
         }
         throw new DirectoryNotFoundException("cannot find the repository root (SharpBpf.slnx) above " + AppContext.BaseDirectory);
     });
 
-    public static string Directory => DirectoryPath.Value;
+    /// <summary>The repository root (the directory holding SharpBpf.slnx).</summary>
+    public static string RepositoryRoot => RootPath.Value;
+
+    public static string Directory => Path.Combine(RootPath.Value, "testdata");
 
     public static string PathOf(string file) => Path.Combine(Directory, file);
 

@@ -27,13 +27,6 @@ public class BpfBuildTests
 
         """;
 
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx"))) return dir.FullName;
-        throw new DirectoryNotFoundException("repository root not found");
-    }
-
     private static (int ExitCode, string Output) Build(string dir, params string[] extra) =>
         Dotnet(dir, ["build", "-v:n", "-nologo", "--disable-build-servers", .. extra]);
 
@@ -62,7 +55,7 @@ public class BpfBuildTests
         {
             // the package as users get it: packed from the test's own build of SharpBpf.Build, restored from a local feed
             string feed = Path.Combine(dir, "feed");
-            var pack = Dotnet(dir, ["pack", Path.Combine(RepoRoot(), "src", "SharpBpf.Build"), "-c", "Debug", "--no-build", "-o", feed]);
+            var pack = Dotnet(dir, ["pack", Path.Combine(TestData.RepositoryRoot, "src", "SharpBpf.Build"), "-c", "Debug", "--no-build", "-o", feed]);
             Assert.True(pack.ExitCode == 0, pack.Output);
             File.WriteAllText(Path.Combine(dir, "nuget.config"), $"""
                 <configuration>

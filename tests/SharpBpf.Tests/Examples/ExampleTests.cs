@@ -11,15 +11,10 @@ public partial class ExampleTests
 {
     private static string ExampleDll(string name)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (!File.Exists(Path.Combine(dir.FullName, "SharpBpf.slnx"))) continue;
-            string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0
-            string dll = Path.Combine(dir.FullName, "examples", name, "bin", configuration, "net10.0", name + ".dll");
-            Assert.True(File.Exists(dll), $"{dll} is missing: build the solution (dotnet build SharpBpf.slnx)");
-            return dll;
-        }
-        throw new DirectoryNotFoundException("repository root not found");
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<Configuration>/net10.0
+        string dll = Path.Combine(TestData.RepositoryRoot, "examples", name, "bin", configuration, "net10.0", name + ".dll");
+        Assert.True(File.Exists(dll), $"{dll} is missing: build the solution (dotnet build SharpBpf.slnx)");
+        return dll;
     }
 
     private static Process Start(string name, params string[] args)
